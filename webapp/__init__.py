@@ -1,0 +1,138 @@
+"""Hospital Queue: the application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from webapp.config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, then apply ``config`` overrides (used by tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    settings = load_config()
+    if config:
+        settings.update(config)
+    app.config.update(settings)
+
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    register_extensions(app)
+    register_transaction_handling(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_commands(app)
+    configure_tasks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    import webapp.models  # noqa: F401  (every table, for Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    from webapp.errors import register_error_handlers
+    from webapp.session_guard import init_session_guard
+
+    register_error_handlers(app)
+    init_session_guard(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave: foreign keys on, waits instead of "database is locked", real BEGINs.
+
+    pysqlite's own transaction handling does not emit BEGIN before SELECTs, which
+    breaks SAVEPOINTs and read-then-write transactions; we take control of it.
+    Every transaction starts with BEGIN IMMEDIATE, so writers are serialised
+    (the embedded default serves one hospital's front desk, not the load
+    PostgreSQL is for).
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if engine.url.database and engine.url.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_transaction_handling(app: Flask) -> None:
+    """One commit per request: services only flush; a successful response commits.
+
+    Any error response (4xx, 5xx) or exception rolls back, so a refused action
+    never leaves half its changes behind.
+    """
+
+    @app.after_request
+    def commit_on_success(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def rollback_on_error(error: BaseException | None) -> None:
+        if error is not None:
+            db.session.rollback()
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.admin.views import bp as admin_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from webapp.templating import init_templating
+
+    init_templating(app)
+
+
+def register_commands(app: Flask) -> None:
+    from webapp.commands import init_commands
+
+    init_commands(app)
+
+
+def configure_tasks(app: Flask) -> None:
+    from webapp.tasks import bind_app
+
+    bind_app(app)

@@ -1,0 +1,55 @@
+"""Staff accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.database import UTCDateTime, utcnow
+from webapp.extensions import db
+
+ROLES = ("receptionist", "clinician", "admin")
+ROLE_LABELS = {"receptionist": "Receptionist", "clinician": "Clinician", "admin": "Administrator"}
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('receptionist', 'clinician', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password change and deactivation: sessions and API tokens that
+    # carry an older value stop working at once.
+    auth_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users.
+        return self.active
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.auth_version}"
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} ({self.role})>"
+
+
+# Usernames are unique whatever their case: "AKhan" and "akhan" are one person.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)

@@ -1,0 +1,202 @@
+"""Staff accounts: sign-in, creation and changes. Used by the admin pages, the CLI and the API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import bcrypt
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.audit.services import record_audit
+from webapp.auth.models import ROLES, User
+from webapp.database import utcnow
+from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.extensions import db
+
+MIN_PASSWORD_LENGTH = 10
+# bcrypt only reads the first 72 bytes; refuse longer passwords rather than silently truncate.
+MAX_PASSWORD_BYTES = 72
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+
+# A valid hash to compare against when the username does not exist, so that a
+# wrong username takes as long as a wrong password and does not reveal which accounts exist.
+_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=4))
+
+
+def hash_password(password: str) -> str:
+    rounds = current_app.config.get("BCRYPT_ROUNDS", 12)
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    encoded = password.encode()
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        return False
+    return bcrypt.checkpw(encoded, password_hash.encode())
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        return f"Use at most {MAX_PASSWORD_BYTES} bytes (about {MAX_PASSWORD_BYTES} letters)."
+    return None
+
+
+def find_user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(func.lower(User.username))))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Records the sign-in time."""
+    user = find_user_by_username(username.strip())
+    if user is None:
+        bcrypt.checkpw(b"timing-equaliser", _DUMMY_HASH)
+        return None
+    if not password_matches(password, user.password_hash) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def _validate_account_fields(
+    *, username: str | None, full_name: str | None, role: str | None, password: str | None
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if username is not None and not USERNAME_PATTERN.match(username):
+        errors["username"] = (
+            "Use 2–64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
+        )
+    if full_name is not None and not full_name.strip():
+        errors["full_name"] = "Enter the person's full name."
+    elif full_name is not None and len(full_name.strip()) > 120:
+        errors["full_name"] = "Use at most 120 characters."
+    if role is not None and role not in ROLES:
+        errors["role"] = "Choose receptionist, clinician or admin."
+    if password is not None:
+        problem = password_problem(password)
+        if problem:
+            errors["password"] = problem
+    return errors
+
+
+def create_user(
+    *, username: str, full_name: str, role: str, password: str, actor: User | None
+) -> User:
+    """Create a staff account. ``actor`` is None when created from the command line."""
+    username = username.strip()
+    errors = _validate_account_fields(
+        username=username, full_name=full_name, role=role, password=password
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    if find_user_by_username(username) is not None:
+        raise Conflict(f"The username “{username}” is already taken.", field="username")
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # Another request created the same username between our check and insert.
+        raise Conflict(f"The username “{username}” is already taken.", field="username") from None
+    record_audit(
+        "user.create",
+        actor,
+        entity_type="user",
+        entity_id=user.id,
+        summary=f"Created {role} account {username}",
+        details={"username": username, "role": role},
+    )
+    return user
+
+
+def _active_admin_count() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+    ) or 0
+
+
+def update_user(
+    user: User,
+    *,
+    actor: User | None,
+    full_name: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Change a staff account. Deactivation and a new password sign the user out everywhere."""
+    errors = _validate_account_fields(
+        username=None, full_name=full_name, role=role, password=password
+    )
+    if errors:
+        raise ValidationFailed(errors)
+
+    is_self = actor is not None and actor.id == user.id
+    if active is False and is_self:
+        raise Conflict("You cannot deactivate your own account.", field="active")
+    if role is not None and role != "admin" and is_self and user.role == "admin":
+        raise Conflict("You cannot remove your own administrator role.", field="role")
+    losing_admin = user.role == "admin" and user.active and (
+        active is False or (role is not None and role != "admin")
+    )
+    if losing_admin and _active_admin_count() <= 1:
+        raise Conflict("Keep at least one active administrator.", field="role")
+
+    changes: dict[str, Any] = {}
+    if full_name is not None and full_name.strip() != user.full_name:
+        changes["full_name"] = [user.full_name, full_name.strip()]
+        user.full_name = full_name.strip()
+    if role is not None and role != user.role:
+        changes["role"] = [user.role, role]
+        user.role = role
+    if active is not None and active != user.active:
+        changes["active"] = [user.active, active]
+        user.active = active
+        if not active:
+            user.auth_version += 1
+    if password is not None:
+        changes["password"] = "reset"
+        user.password_hash = hash_password(password)
+        user.auth_version += 1
+    if not changes:
+        return user
+
+    if set(changes) == {"active"}:
+        action = "user.activate" if active else "user.deactivate"
+    elif set(changes) == {"password"}:
+        action = "user.password_reset"
+    else:
+        action = "user.update"
+    record_audit(
+        action,
+        actor,
+        entity_type="user",
+        entity_id=user.id,
+        summary=f"{action.split('.')[1].replace('_', ' ').capitalize()}: {user.username}",
+        details=changes,
+    )
+    db.session.flush()
+    return user

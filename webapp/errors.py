@@ -1,0 +1,111 @@
+"""Domain exceptions raised by services, and the HTML error pages.
+
+Services raise these; views translate them. The HTML side shows a form error
+or a flash message, the JSON API (``webapp.api``) answers with its error
+envelope. Nothing here knows about a particular form or endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """Base class for errors a service raises on purpose."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule. ``errors`` maps a field name to what is wrong with it."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, errors: Mapping[str, str], message: str | None = None) -> None:
+        self.errors = dict(errors)
+        super().__init__(message or "Please correct the highlighted fields.")
+
+
+class Conflict(DomainError):
+    """The change clashes with the current state (duplicate, double booking, illegal move)."""
+
+    status_code = 409
+    code = "conflict"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Please check what you entered",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+ERROR_ADVICE = {
+    400: "The request could not be understood. Go back, reload the page and try again.",
+    403: "Your account does not have access to this page. Ask an administrator if you need it.",
+    404: "Check the address, or use the navigation to find what you need.",
+    405: "This page cannot be used that way. Go back and use the buttons on the page.",
+    409: "Someone else changed this first. Reload the page to see the latest state.",
+    422: "Go back and correct what you entered.",
+    429: "Please wait a minute before trying again.",
+    500: "The error has been logged. Reload the page; if it happens again, tell IT support.",
+}
+
+
+def render_error_page(status: int, detail: str | None = None) -> tuple[str, int]:
+    title = ERROR_TITLES.get(status, "Error")
+    advice = detail or ERROR_ADVICE.get(status, "")
+    return render_template("errors/error.html", status=status, title=title, advice=advice), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_error_page(
+            400,
+            "Your form expired or was sent from another page. "
+            "Reload the page and submit it again; nothing was saved.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+        if error.code is None or error.code < 400:
+            return error
+        return render_error_page(error.code)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError) -> tuple[str, int]:
+        return render_error_page(error.status_code, error.message)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[str, int]:
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error_page(500)

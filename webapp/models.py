@@ -1,0 +1,24 @@
+"""Imports every model so that Alembic and ``db.create_all`` see the whole schema."""
+
+from webapp.appointments.models import Appointment
+from webapp.audit.models import AuditLog
+from webapp.auth.models import User
+from webapp.departments.models import Department, ServicePoint
+from webapp.notifications.models import Notification
+from webapp.patients.models import Patient
+from webapp.queue.models import QueueEvent, Ticket, TicketSequence
+from webapp.reports.models import DailyMetric
+
+__all__ = [
+    "Appointment",
+    "AuditLog",
+    "DailyMetric",
+    "Department",
+    "Notification",
+    "Patient",
+    "QueueEvent",
+    "ServicePoint",
+    "Ticket",
+    "TicketSequence",
+    "User",
+]
