@@ -1,0 +1,84 @@
+"""factory_boy factories for the domain models (flushed, never committed, by the session)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from webapp.appointments.models import Appointment
+from webapp.auth.models import User
+from webapp.database import utcnow
+from webapp.departments.models import Department, ServicePoint
+from webapp.extensions import db
+from webapp.patients.models import Patient
+
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Faker("name")
+    role = "receptionist"
+    active = True
+    password_hash = factory.LazyFunction(lambda: _hash(DEFAULT_PASSWORD))
+
+
+def _hash(password: str) -> str:
+    from webapp.auth.services import hash_password
+
+    return hash_password(password)
+
+
+class DepartmentFactory(BaseFactory):
+    class Meta:
+        model = Department
+
+    code = factory.Sequence(lambda n: "D" + "".join(chr(65 + int(d)) for d in f"{n:03d}"))
+    name = factory.Sequence(lambda n: f"Department {n}")
+    default_service_minutes = 15
+    accepts_walk_ins = True
+    active = True
+
+
+class ServicePointFactory(BaseFactory):
+    class Meta:
+        model = ServicePoint
+
+    department = factory.SubFactory(DepartmentFactory)
+    name = factory.Sequence(lambda n: f"Room {n}")
+    active = True
+
+
+class PatientFactory(BaseFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"T{n:06d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = date(1980, 5, 17)
+    sms_opt_in = False
+
+
+class AppointmentFactory(BaseFactory):
+    class Meta:
+        model = Appointment
+
+    patient = factory.SubFactory(PatientFactory)
+    department = factory.SubFactory(DepartmentFactory)
+    starts_at = factory.LazyFunction(lambda: utcnow() + timedelta(hours=1))
+    duration_minutes = 20
+    ends_at = factory.LazyAttribute(lambda a: a.starts_at + timedelta(minutes=a.duration_minutes))
+    status = "booked"
