@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -52,14 +52,27 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
+def _clear_request_globals(sender: Flask, **extra: Any) -> None:
+    """Give every test request an empty ``g``, as a real server does.
+
+    The ``app`` fixture keeps one app context pushed for the whole test and
+    Flask reuses it for each test request, so ``g`` (where Flask-Login caches
+    the signed-in user) would otherwise leak from one test client to the next.
+    """
+    for name in list(g):
+        g.pop(name, None)
+
+
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application = make_app(**app_config)
+    request_started.connect(_clear_request_globals, application)
     with application.app_context():
         db.create_all()
         yield application
         db.session.remove()
         db.drop_all()
+    request_started.disconnect(_clear_request_globals, application)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webapp.appointments.models import Appointment
 from webapp.auth.models import ROLES, User
 from webapp.auth.services import create_user, find_user_by_username
-from webapp.departments.models import Department, ServicePoint
+from webapp.departments.models import Department
 from webapp.departments.services import add_service_point, create_department
 from webapp.errors import DomainError, ValidationFailed
 from webapp.extensions import db
@@ -40,7 +40,10 @@ def create_user_command(username: str, role: str, password: str, full_name: str 
     """Create a staff account (the first admin of a new installation, for example)."""
     try:
         user = create_user(
-            username=username, full_name=full_name or username, role=role, password=password,
+            username=username,
+            full_name=full_name or username,
+            role=role,
+            password=password,
             actor=None,
         )
         db.session.commit()
@@ -52,7 +55,9 @@ def create_user_command(username: str, role: str, password: str, full_name: str 
 
 @click.command("worker")
 @click.option(
-    "--workers", type=click.IntRange(1, 32), default=None,
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=None,
     help="Worker threads (default: WORKER_THREADS, 2).",
 )
 def worker_command(workers: int | None) -> None:
@@ -64,13 +69,15 @@ def worker_command(workers: int | None) -> None:
 
 # ---------------------------------------------------------------- demo data
 
-DEMO_PASSWORD_NOTE = "Demo passwords are for a local trial only; never seed a real installation."
+DEMO_DATA_WARNING = "Demo passwords are for a local trial only; never seed a real installation."
 DEMO_USERS = (
     ("reception", "Rosa Reyes", "receptionist", "reception-demo-1"),
     ("clinician", "Dr Chidi Okafor", "clinician", "clinician-demo-1"),
     ("admin", "Alex Admin", "admin", "admin-demo-123"),
 )
-_DEMO_HOURS = {day: [["07:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+_DEMO_HOURS = {
+    day: [["07:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
 DEMO_DEPARTMENTS = (
     ("GM", "General Medicine", 15, _DEMO_HOURS, True, ("Room 1", "Room 2", "Room 3")),
     ("PED", "Paediatrics", 20, _DEMO_HOURS, True, ("Room 4", "Room 5")),
@@ -78,14 +85,60 @@ DEMO_DEPARTMENTS = (
     ("PH", "Pharmacy", 5, None, True, ("Counter 1",)),
 )
 _FIRST_NAMES = (
-    "Amara", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
-    "Kemi", "Luca", "Maya", "Nikhil", "Olga", "Pedro", "Quinn", "Rania", "Sami", "Tess",
-    "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zara", "Aiden", "Bea", "Caleb", "Dina",
-    "Emil", "Fatima", "Gus", "Hana", "Ivan", "Jade",
+    "Amara",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Luca",
+    "Maya",
+    "Nikhil",
+    "Olga",
+    "Pedro",
+    "Quinn",
+    "Rania",
+    "Sami",
+    "Tess",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zara",
+    "Aiden",
+    "Bea",
+    "Caleb",
+    "Dina",
+    "Emil",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jade",
 )
 _LAST_NAMES = (
-    "Adeyemi", "Brennan", "Castillo", "Dubois", "Eriksen", "Fontaine", "Gupta", "Hughes",
-    "Ito", "Jansen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "O'Neill", "Petrov",
+    "Adeyemi",
+    "Brennan",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Gupta",
+    "Hughes",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "O'Neill",
+    "Petrov",
 )
 _SEXES = ("female", "male", "female", "male", "other", "unknown")
 
@@ -99,7 +152,9 @@ def _demo_patients(count: int) -> list[dict[str, object]]:
                 "mrn": f"DEMO{index + 1:04d}",
                 "first_name": _FIRST_NAMES[index % len(_FIRST_NAMES)],
                 "last_name": _LAST_NAMES[(index * 7) % len(_LAST_NAMES)],
-                "date_of_birth": date(1940 + (index * 3) % 80, 1 + index % 12, 1 + (index * 5) % 28),
+                "date_of_birth": date(
+                    1940 + (index * 3) % 80, 1 + index % 12, 1 + (index * 5) % 28
+                ),
                 "sex": _SEXES[index % len(_SEXES)],
                 "phone": f"+120155501{index % 100:02d}" if index % 4 else None,
                 "sms_opt_in": index % 3 == 0 and index % 4 != 0,
@@ -112,15 +167,24 @@ def _demo_patients(count: int) -> list[dict[str, object]]:
 @click.option("--patients", "patient_count", type=click.IntRange(0, 500), default=36)
 def seed_demo_command(patient_count: int) -> None:
     """Add demo departments, staff, patients and today's appointments (safe to run twice)."""
-    created: dict[str, int] = {"departments": 0, "service points": 0, "users": 0,
-                               "patients": 0, "appointments": 0}
+    created: dict[str, int] = {
+        "departments": 0,
+        "service points": 0,
+        "users": 0,
+        "patients": 0,
+        "appointments": 0,
+    }
     departments = {}
     for code, name, minutes, hours, walk_ins, rooms in DEMO_DEPARTMENTS:
         department = db.session.scalar(select(Department).where(Department.code == code))
         if department is None:
             department = create_department(
-                code=code, name=name, default_service_minutes=minutes, opening_hours=hours,
-                accepts_walk_ins=walk_ins, actor=None,
+                code=code,
+                name=name,
+                default_service_minutes=minutes,
+                opening_hours=hours,
+                accepts_walk_ins=walk_ins,
+                actor=None,
             )
             created["departments"] += 1
         existing_rooms = {point.name for point in department.service_points}
@@ -160,7 +224,7 @@ def seed_demo_command(patient_count: int) -> None:
     click.echo("Demo logins (username / password):")
     for username, _, role, password in DEMO_USERS:
         click.echo(f"  {role:<13} {username} / {password}")
-    click.echo(DEMO_PASSWORD_NOTE)
+    click.echo(DEMO_DATA_WARNING)
 
 
 def _seed_todays_appointments(

@@ -76,8 +76,7 @@ def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
 def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
     from limits import parse_many
 
-    value = _text(env, name, default)
-    assert value is not None
+    value = _text(env, name) or default
     try:
         parse_many(value)
     except ValueError:
@@ -114,8 +113,7 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
 
 
 def _timezone(env: Mapping[str, str]) -> str:
-    value = _text(env, "HOSPITAL_TIMEZONE", "UTC")
-    assert value is not None
+    value = _text(env, "HOSPITAL_TIMEZONE") or "UTC"
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

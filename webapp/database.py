@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 from webapp.extensions import db
@@ -52,19 +52,43 @@ def after_commit(callback: Callable[[], Any]) -> None:
     """Run ``callback`` once the current transaction commits; drop it on rollback.
 
     Services use this for work that must only happen when their changes are
-    durable, such as enqueueing a notification task.
+    durable, such as enqueueing a notification task. A callback registered
+    inside a SAVEPOINT is dropped if that savepoint rolls back; releasing a
+    savepoint runs nothing, only the outermost commit does.
     """
     session = db.session()
-    session.info.setdefault("after_commit", []).append(callback)
+    owner = session.get_nested_transaction()  # the innermost SAVEPOINT, or None
+    session.info.setdefault("after_commit", []).append((owner, callback))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop("after_commit", [])
-    for callback in callbacks:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: nothing is durable yet
+    for _owner, callback in session.info.pop("after_commit", []):
         callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
-    session.info.pop("after_commit", None)
+def _drop_after_commit(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A failed flush rolls back through an inner subtransaction: find the
+    # savepoint (or the root transaction) that actually ended.
+    boundary = previous_transaction
+    while not boundary.nested and boundary.parent is not None:
+        boundary = boundary.parent
+    if not boundary.nested:
+        session.info.pop("after_commit", None)
+        return
+
+    def registered_inside(owner: SessionTransaction | None) -> bool:
+        while owner is not None:
+            if owner is boundary:
+                return True
+            owner = owner.parent
+        return False
+
+    session.info["after_commit"] = [
+        (owner, callback)
+        for owner, callback in session.info.get("after_commit", [])
+        if not registered_inside(owner)
+    ]

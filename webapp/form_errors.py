@@ -10,10 +10,13 @@ from flask_wtf import FlaskForm
 from webapp.errors import Conflict, DomainError, ValidationFailed
 
 
-def show_on_form(form: FlaskForm, error: DomainError, aliases: Mapping[str, str] | None = None) -> None:
+def show_on_form(
+    form: FlaskForm, error: DomainError, aliases: Mapping[str, str] | None = None
+) -> None:
     """Attach ``error`` to the matching fields of ``form``; flash what matches no field.
 
-    ``aliases`` maps a service's field name to the form's where they differ.
+    ``aliases`` maps a service's field name to the form's where they differ. A
+    dotted name such as ``opening_hours.tue`` falls back to its last part (``tue``).
     """
     aliases = aliases or {}
     if isinstance(error, ValidationFailed):
@@ -24,7 +27,8 @@ def show_on_form(form: FlaskForm, error: DomainError, aliases: Mapping[str, str]
         flash(error.message, "error")
         return
     for field_name, message in problems.items():
-        field = getattr(form, aliases.get(field_name, field_name), None)
+        target = aliases.get(field_name, field_name)
+        field = getattr(form, target, None) or getattr(form, target.rsplit(".", 1)[-1], None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors), message]
         else:

@@ -46,7 +46,8 @@ def unauthorized() -> Response:
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if htmx:
         # A partial refresh cannot show the sign-in page inside a table: send the whole tab there.
-        return htmx_response("", 401, redirect=target)
+        response: Response = htmx_response("", 401, redirect=target)
+        return response
     return redirect(target)
 
 
@@ -64,7 +65,8 @@ def _enforce_idle_timeout() -> Response | None:
         logout_user()
         session.clear()
         flash("You were signed out after a period of inactivity. Please sign in again.", "info")
-        return unauthorized()
+        signed_out: Response = login_manager.unauthorized()
+        return signed_out
     mark_activity()
     return None
 

@@ -79,7 +79,7 @@ def with_app_context(function: F) -> F:
 
 @huey.periodic_task(crontab(minute="*"))
 def record_worker_heartbeat() -> None:
-    """Leave a timestamp the admin dashboard and /readyz read to tell whether a worker is running."""
+    """Leave a timestamp the admin dashboard reads to tell whether a worker is running."""
     huey.put(HEARTBEAT_KEY, datetime.now(UTC).isoformat())
 
 
@@ -98,6 +98,10 @@ def last_worker_heartbeat() -> datetime | None:
 def run_worker(workers: int) -> None:
     """Run the consumer in this process, with periodic tasks, until interrupted."""
     app = _bound_app or current_app
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     log.info("Starting %d task worker thread(s) on %s", workers, type(huey.storage).__name__)
     if app is not None:
         huey.immediate = False

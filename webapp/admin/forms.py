@@ -33,7 +33,9 @@ def _upper(value: Any) -> Any:
 
 class NewUserForm(FlaskForm):
     username = StringField(
-        "Username", validators=[DataRequired("Enter a username.")], filters=[_strip],
+        "Username",
+        validators=[DataRequired("Enter a username.")],
+        filters=[_strip],
         description="Letters, digits, dots, dashes or underscores. Not case-sensitive.",
     )
     full_name = StringField(
@@ -41,13 +43,17 @@ class NewUserForm(FlaskForm):
     )
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role.")])
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter a password.")], description=PASSWORD_HELP,
+        "Password",
+        validators=[DataRequired("Enter a password.")],
+        description=PASSWORD_HELP,
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         "Repeat the password",
-        validators=[DataRequired("Repeat the password."),
-                    EqualTo("password", "The two passwords differ.")],
+        validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", "The two passwords differ."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -61,14 +67,17 @@ class EditUserForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password", validators=[DataRequired("Enter a new password.")],
+        "New password",
+        validators=[DataRequired("Enter a new password.")],
         description=PASSWORD_HELP + " The person is signed out everywhere.",
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         "Repeat the new password",
-        validators=[DataRequired("Repeat the password."),
-                    EqualTo("password", "The two passwords differ.")],
+        validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", "The two passwords differ."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -79,14 +88,17 @@ class ConfirmForm(FlaskForm):
 
 def _opening_hours_field(day: str) -> StringField:
     return StringField(
-        WEEKDAY_LABELS[day], filters=[_strip],
+        WEEKDAY_LABELS[day],
+        filters=[_strip],
         render_kw={"placeholder": "closed", "inputmode": "numeric"},
     )
 
 
 class DepartmentForm(FlaskForm):
     code = StringField(
-        "Code", validators=[DataRequired("Enter a code of 1 to 4 letters.")], filters=[_upper],
+        "Code",
+        validators=[DataRequired("Enter a code of 1 to 4 letters.")],
+        filters=[_upper],
         description="1 to 4 capital letters; ticket numbers start with it (GM-014).",
         render_kw={"maxlength": 4, "autocapitalize": "characters"},
     )
@@ -103,7 +115,8 @@ class DepartmentForm(FlaskForm):
     accepts_walk_ins = BooleanField("Accepts walk-in patients", default=True)
     active = BooleanField("Active", default=True)
     always_open = BooleanField(
-        "Open at all hours (no booking restriction)", default=True,
+        "Open at all hours (no booking restriction)",
+        default=True,
         description="Untick to set opening hours below. Check-in is possible at any time.",
     )
     mon = _opening_hours_field("mon")
@@ -117,7 +130,7 @@ class DepartmentForm(FlaskForm):
     def day_fields(self) -> list[StringField]:
         return [getattr(self, day) for day in WEEKDAYS]
 
-    def opening_hours_value(self) -> dict[str, list[list[str]]] | None | str:
+    def opening_hours_value(self) -> dict[str, list[list[str]]] | str | None:
         """The opening hours as the service expects them, or the weekday whose text is unreadable.
 
         Each weekday is written like ``08:00-12:00, 13:00-17:00``; empty means closed.
@@ -159,7 +172,8 @@ def _pad_time(value: str) -> str:
 
 class ServicePointForm(FlaskForm):
     name = StringField(
-        "Room or counter name", validators=[DataRequired("Enter a name, e.g. Room 3.")],
+        "Room or counter name",
+        validators=[DataRequired("Enter a name, e.g. Room 3.")],
         filters=[_strip],
     )
 

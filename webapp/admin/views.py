@@ -56,7 +56,9 @@ def new_user() -> View:
         except DomainError as error:
             show_on_form(form, error)
         else:
-            flash(f"Account {user.username} created. Give them their password in person.", "success")
+            flash(
+                f"Account {user.username} created. Give them their password in person.", "success"
+            )
             return redirect(url_for("admin.users"))
     return _form_page("admin/user_new.html", form)
 
@@ -76,7 +78,10 @@ def edit_user(user_id: int) -> View:
             flash(f"Saved changes to {user.username}.", "success")
             return redirect(url_for("admin.users"))
     return _form_page(
-        "admin/user_edit.html", form, user=user, password_form=ResetPasswordForm(),
+        "admin/user_edit.html",
+        form,
+        user=user,
+        password_form=ResetPasswordForm(),
         confirm=ConfirmForm(),
     )
 
@@ -91,12 +96,17 @@ def reset_password(user_id: int) -> View:
         except DomainError as error:
             show_on_form(password_form, error)
         else:
-            flash(f"New password set for {user.username}; they were signed out everywhere.",
-                  "success")
+            flash(
+                f"New password set for {user.username}; they were signed out everywhere.", "success"
+            )
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return _form_page(
-        "admin/user_edit.html", password_form, user=user, form=EditUserForm(obj=user),
-        password_form=password_form, confirm=ConfirmForm(),
+        "admin/user_edit.html",
+        password_form,
+        user=user,
+        form=EditUserForm(obj=user),
+        password_form=password_form,
+        confirm=ConfirmForm(),
     )
 
 
@@ -144,7 +154,7 @@ def new_department() -> View:
                     actor=current_user,
                 )
             except DomainError as error:
-                show_on_form(form, error, aliases={"opening_hours": "mon"})
+                show_on_form(form, error)
             else:
                 flash(f"Department {department.code} created. Add its rooms below.", "success")
                 return redirect(url_for("admin.edit_department", department_id=department.id))
@@ -174,13 +184,16 @@ def edit_department(department_id: int) -> View:
                     active=form.active.data,
                 )
             except DomainError as error:
-                show_on_form(form, error, aliases={"opening_hours": "mon"})
+                show_on_form(form, error)
             else:
                 flash(f"Saved department {department.code}.", "success")
                 return redirect(url_for("admin.edit_department", department_id=department.id))
     return _form_page(
-        "admin/department_form.html", form, department=department,
-        point_form=ServicePointForm(prefix="new"), confirm=ConfirmForm(),
+        "admin/department_form.html",
+        form,
+        department=department,
+        point_form=ServicePointForm(prefix="new"),
+        confirm=ConfirmForm(),
     )
 
 
@@ -201,8 +214,12 @@ def add_service_point(department_id: int) -> View:
     form = DepartmentForm(obj=department, formdata=None)
     form.fill_opening_hours(department.opening_hours)
     return _form_page(
-        "admin/department_form.html", point_form, form=form, department=department,
-        point_form=point_form, confirm=ConfirmForm(),
+        "admin/department_form.html",
+        point_form,
+        form=form,
+        department=department,
+        point_form=point_form,
+        confirm=ConfirmForm(),
     )
 
 
@@ -228,9 +245,7 @@ def set_service_point_active(point_id: int, change: str) -> View:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        departments.update_service_point(
-            point, active=change == "reactivate", actor=current_user
-        )
+        departments.update_service_point(point, active=change == "reactivate", actor=current_user)
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -16,7 +16,7 @@ from webapp.patients.models import Patient
 APPOINTMENT_STATUSES = ("booked", "checked_in", "cancelled", "no_show", "completed")
 
 
-class Appointment(db.Model):  # type: ignore[name-defined,misc]
+class Appointment(db.Model):  # type: ignore[name-defined]
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint(

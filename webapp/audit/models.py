@@ -13,7 +13,7 @@ from webapp.database import UTCDateTime, utcnow
 from webapp.extensions import db
 
 
-class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+class AuditLog(db.Model):  # type: ignore[name-defined]
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_log_created_at", "created_at"),

@@ -15,7 +15,7 @@ ROLES = ("receptionist", "clinician", "admin")
 ROLE_LABELS = {"receptionist": "Receptionist", "clinician": "Clinician", "admin": "Administrator"}
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('receptionist', 'clinician', 'admin')", name="role"),

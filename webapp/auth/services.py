@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -21,9 +22,19 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_BYTES = 72
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 
-# A valid hash to compare against when the username does not exist, so that a
-# wrong username takes as long as a wrong password and does not reveal which accounts exist.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=4))
+
+@functools.lru_cache(maxsize=4)
+def _stand_in_hash(rounds: int) -> bytes:
+    """A hash at the configured cost, checked when there is no real one to check.
+
+    Every failed sign-in then costs one bcrypt check at the real cost, so the
+    response time does not reveal whether a username exists.
+    """
+    return bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=rounds))
+
+
+def _spend_one_check() -> None:
+    bcrypt.checkpw(b"timing-equaliser", _stand_in_hash(current_app.config.get("BCRYPT_ROUNDS", 12)))
 
 
 def hash_password(password: str) -> str:
@@ -34,6 +45,7 @@ def hash_password(password: str) -> str:
 def password_matches(password: str, password_hash: str) -> bool:
     encoded = password.encode()
     if len(encoded) > MAX_PASSWORD_BYTES:
+        _spend_one_check()
         return False
     return bcrypt.checkpw(encoded, password_hash.encode())
 
@@ -66,7 +78,7 @@ def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or None. Records the sign-in time."""
     user = find_user_by_username(username.strip())
     if user is None:
-        bcrypt.checkpw(b"timing-equaliser", _DUMMY_HASH)
+        _spend_one_check()
         return None
     if not password_matches(password, user.password_hash) or not user.active:
         return None
@@ -80,7 +92,8 @@ def _validate_account_fields(
     errors: dict[str, str] = {}
     if username is not None and not USERNAME_PATTERN.match(username):
         errors["username"] = (
-            "Use 2–64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
+            "Use 2–64 letters, digits, dots, dashes or underscores, "
+            "starting with a letter or digit."
         )
     if full_name is not None and not full_name.strip():
         errors["full_name"] = "Enter the person's full name."
@@ -133,9 +146,14 @@ def create_user(
 
 
 def _active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True))
+        )
+        or 0
+    )
 
 
 def update_user(
@@ -159,8 +177,10 @@ def update_user(
         raise Conflict("You cannot deactivate your own account.", field="active")
     if role is not None and role != "admin" and is_self and user.role == "admin":
         raise Conflict("You cannot remove your own administrator role.", field="role")
-    losing_admin = user.role == "admin" and user.active and (
-        active is False or (role is not None and role != "admin")
+    losing_admin = (
+        user.role == "admin"
+        and user.active
+        and (active is False or (role is not None and role != "admin"))
     )
     if losing_admin and _active_admin_count() <= 1:
         raise Conflict("Keep at least one active administrator.", field="role")
@@ -178,7 +198,7 @@ def update_user(
         if not active:
             user.auth_version += 1
     if password is not None:
-        changes["password"] = "reset"
+        changes["password"] = "reset"  # noqa: S105 (records that it changed, never the value)
         user.password_hash = hash_password(password)
         user.auth_version += 1
     if not changes:

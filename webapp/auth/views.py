@@ -72,8 +72,13 @@ def login() -> str | BaseResponse | tuple[str, int]:
             session.permanent = True
             login_user(user)
             mark_activity()
-            record_audit("auth.login", user, entity_type="user", entity_id=user.id,
-                         summary=f"{user.username} signed in")
+            record_audit(
+                "auth.login",
+                user,
+                entity_type="user",
+                entity_id=user.id,
+                summary=f"{user.username} signed in",
+            )
             return redirect(_safe_next(request.args.get("next")))
         record_audit(
             "auth.login_failed",

@@ -13,7 +13,7 @@ from webapp.database import UTCDateTime, utcnow
 from webapp.extensions import db
 
 
-class Department(db.Model):  # type: ignore[name-defined,misc]
+class Department(db.Model):  # type: ignore[name-defined]
     __tablename__ = "departments"
     __table_args__ = (
         UniqueConstraint("code", name="uq_departments_code"),
@@ -39,7 +39,7 @@ class Department(db.Model):  # type: ignore[name-defined,misc]
         return f"<Department {self.code}>"
 
 
-class ServicePoint(db.Model):  # type: ignore[name-defined,misc]
+class ServicePoint(db.Model):  # type: ignore[name-defined]
     __tablename__ = "service_points"
     __table_args__ = (
         UniqueConstraint("department_id", "name", name="uq_service_points_department_name"),

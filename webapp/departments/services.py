@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,8 +20,13 @@ from webapp.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Z]{1,4}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_LABELS = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                     "Saturday", "Sunday"), strict=True))
+WEEKDAY_LABELS = dict(
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 MAX_SERVICE_MINUTES = 480
 
@@ -30,6 +36,7 @@ OpeningHours = dict[str, list[list[str]]]
 def normalise_opening_hours(value: Any, field: str = "opening_hours") -> OpeningHours | None:
     """Check an opening-hours mapping and return it in canonical form.
 
+    A problem with one weekday is reported under ``"<field>.<day>"`` (``opening_hours.tue``).
     The shape is ``{"mon": [["08:00", "12:00"], ["13:00", "17:00"]], ...}`` with
     24-hour times in HOSPITAL_TIMEZONE. A day that is missing or has an empty
     list is closed. ``None`` means the department is open at all hours.
@@ -43,8 +50,9 @@ def normalise_opening_hours(value: Any, field: str = "opening_hours") -> Opening
     for day, intervals in value.items():
         if day not in WEEKDAYS:
             raise ValidationFailed({field: f"Unknown weekday “{day}”; use mon, tue, … sun."})
+        day_field = f"{field}.{day}"
         if not isinstance(intervals, list):
-            raise ValidationFailed({field: f"{WEEKDAY_LABELS[day]}: give a list of intervals."})
+            raise ValidationFailed({day_field: f"{WEEKDAY_LABELS[day]}: give a list of intervals."})
         cleaned: list[list[str]] = []
         for interval in intervals:
             if (
@@ -53,20 +61,23 @@ def normalise_opening_hours(value: Any, field: str = "opening_hours") -> Opening
                 or not all(isinstance(t, str) and _HHMM.match(t) for t in interval)
             ):
                 raise ValidationFailed(
-                    {field: f"{WEEKDAY_LABELS[day]}: write times as HH:MM–HH:MM, e.g. 08:00–12:30."}
+                    {
+                        day_field: f"{WEEKDAY_LABELS[day]}: write times as HH:MM–HH:MM, "
+                        "e.g. 08:00–12:30."
+                    }
                 )
             start, end = interval
             if end <= start:
                 raise ValidationFailed(
-                    {field: f"{WEEKDAY_LABELS[day]}: {start}–{end} must end after it starts."}
+                    {day_field: f"{WEEKDAY_LABELS[day]}: {start}–{end} must end after it starts."}
                 )
             cleaned.append([start, end])
         cleaned.sort()
-        for earlier, later in zip(cleaned, cleaned[1:], strict=False):
+        for earlier, later in itertools.pairwise(cleaned):
             if later[0] < earlier[1]:
                 raise ValidationFailed(
                     {
-                        field: f"{WEEKDAY_LABELS[day]}: {earlier[0]}–{earlier[1]} and "
+                        day_field: f"{WEEKDAY_LABELS[day]}: {earlier[0]}–{earlier[1]} and "
                         f"{later[0]}–{later[1]} overlap."
                     }
                 )
@@ -306,6 +317,12 @@ def update_service_point(
     active: bool | None = None,
 ) -> ServicePoint:
     department = service_point.department
+    if active is False and service_point.active and _is_serving(service_point):
+        raise Conflict(
+            f"{service_point.name} is serving a patient. Complete, return or transfer that "
+            "patient first, then deactivate the room.",
+            field="active",
+        )
     changes: dict[str, Any] = {}
     if name is not None:
         cleaned = _validate_service_point_name(name)
@@ -315,12 +332,6 @@ def update_service_point(
                 raise Conflict(message, field="name")
             changes["name"] = [service_point.name, cleaned]
             service_point.name = cleaned
-    if active is False and service_point.active and _is_serving(service_point):
-        raise Conflict(
-            f"{service_point.name} is serving a patient. Complete, return or transfer that "
-            "patient first, then deactivate the room.",
-            field="active",
-        )
     if active is not None and active != service_point.active:
         changes["active"] = [service_point.active, active]
         service_point.active = active

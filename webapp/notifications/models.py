@@ -14,7 +14,7 @@ CHANNELS = ("sms", "push")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 
 
-class Notification(db.Model):  # type: ignore[name-defined,misc]
+class Notification(db.Model):  # type: ignore[name-defined]
     __tablename__ = "notifications"
     __table_args__ = (
         CheckConstraint("channel IN ('sms', 'push')", name="channel"),

@@ -13,13 +13,11 @@ from webapp.extensions import db
 SEXES = ("female", "male", "other", "unknown")
 
 
-class Patient(db.Model):  # type: ignore[name-defined,misc]
+class Patient(db.Model):  # type: ignore[name-defined]
     __tablename__ = "patients"
     __table_args__ = (
         UniqueConstraint("mrn", name="uq_patients_mrn"),
-        CheckConstraint(
-            "sex IS NULL OR sex IN ('female', 'male', 'other', 'unknown')", name="sex"
-        ),
+        CheckConstraint("sex IS NULL OR sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
         Index("ix_patients_phone", "phone"),
         Index("ix_patients_date_of_birth", "date_of_birth"),
     )

@@ -62,7 +62,7 @@ _ACTIVE = _in_list("status", ACTIVE_STATUSES)
 _SERVING = _in_list("status", ("called", "in_service"))
 
 
-class Ticket(db.Model):  # type: ignore[name-defined,misc]
+class Ticket(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tickets"
     __table_args__ = (
         # Ticket numbers are unique per department and service day, never reused.
@@ -150,7 +150,7 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
         return f"<Ticket {self.number} {self.status}>"
 
 
-class QueueEvent(db.Model):  # type: ignore[name-defined,misc]
+class QueueEvent(db.Model):  # type: ignore[name-defined]
     """One change to a ticket. Rows are only ever inserted."""
 
     __tablename__ = "queue_events"
@@ -177,7 +177,7 @@ class QueueEvent(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User | None] = relationship()
 
 
-class TicketSequence(db.Model):  # type: ignore[name-defined,misc]
+class TicketSequence(db.Model):  # type: ignore[name-defined]
     """The last ticket number issued per department and service day.
 
     Incremented under a row lock, so concurrent check-ins get consecutive,

@@ -12,7 +12,7 @@ from webapp.database import UTCDateTime, utcnow
 from webapp.extensions import db
 
 
-class DailyMetric(db.Model):  # type: ignore[name-defined,misc]
+class DailyMetric(db.Model):  # type: ignore[name-defined]
     __tablename__ = "daily_metrics"
     __table_args__ = (
         UniqueConstraint("department_id", "service_day", name="uq_daily_metrics_department_day"),

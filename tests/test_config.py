@@ -1,0 +1,199 @@
+"""Settings from the environment (webapp/config.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import BASE_TEST_CONFIG
+from webapp import config as config_module
+from webapp import create_app
+from webapp.config import INSTANCE_DIR, ConfigError, load_config
+
+SECRET = "0123456789abcdef-a-test-secret"
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": SECRET}
+DEVELOPMENT = {"APP_ENV": "development", "SECRET_KEY": SECRET}
+
+
+def _error(env: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env)
+    return caught.value
+
+
+def test_it_requires_a_secret_key_in_production():
+    error = _error({"APP_ENV": "production"})
+
+    assert error.variable == "SECRET_KEY"
+    assert "SECRET_KEY" in str(error)
+
+
+def test_it_defaults_to_production():
+    error = _error({})
+
+    assert error.variable == "SECRET_KEY"
+    assert load_config({"SECRET_KEY": SECRET})["APP_ENV"] == "production"
+
+
+def test_it_refuses_a_short_secret_key():
+    assert _error({**PRODUCTION, "SECRET_KEY": "short"}).variable == "SECRET_KEY"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://x"),
+        ("DATABASE_URL", "postgresql+psycopg2://db/hq"),
+        ("REDIS_URL", "http://x"),
+        ("REDIS_URL", "redis://"),
+        ("HOSPITAL_TIMEZONE", "Mars/Base"),
+        ("HOSPITAL_TIMEZONE", "/etc/passwd"),
+        ("DEFAULT_PHONE_REGION", "ZZ"),
+        ("DEFAULT_PHONE_REGION", "Britain"),
+        ("SESSION_IDLE_MINUTES", "abc"),
+        ("SESSION_IDLE_MINUTES", "0"),
+        ("SESSION_IDLE_MINUTES", "-5"),
+        ("SESSION_COOKIE_SECURE", "maybe"),
+        ("LOGIN_LIMIT_PER_USERNAME", "lots"),
+        ("LOGIN_LIMIT_PER_ADDRESS", "5 per fortnight"),
+        ("APP_ENV", "staging"),
+        ("BCRYPT_ROUNDS", "twelve"),
+        ("WORKER_THREADS", "0"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+    ],
+)
+def test_it_names_the_variable_of_a_malformed_value(variable, value):
+    error = _error({**PRODUCTION, variable: value})
+
+    assert error.variable == variable
+    assert variable in str(error)
+
+
+def test_it_defaults_to_sqlite_under_instance():
+    settings = load_config(PRODUCTION)
+
+    uri = settings["SQLALCHEMY_DATABASE_URI"]
+    assert uri.startswith("sqlite:///")
+    assert uri == f"sqlite:///{INSTANCE_DIR / 'hospital_queue.sqlite3'}"
+    assert INSTANCE_DIR.name == "instance"
+
+
+def test_it_defaults_the_time_zone_region_and_limits():
+    settings = load_config(PRODUCTION)
+
+    assert settings["HOSPITAL_TIMEZONE"] == "UTC"
+    assert settings["DEFAULT_PHONE_REGION"] == "US"
+    assert settings["SESSION_IDLE_MINUTES"] == 30
+    assert settings["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30)
+    assert settings["LOGIN_LIMIT_PER_USERNAME"] == "5 per minute"
+    assert settings["LOGIN_LIMIT_PER_ADDRESS"] == "20 per minute"
+    assert settings["REDIS_URL"] is None
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
+
+
+def test_it_treats_blank_values_as_unset():
+    settings = load_config({**PRODUCTION, "HOSPITAL_TIMEZONE": "  ", "DATABASE_URL": ""})
+
+    assert settings["HOSPITAL_TIMEZONE"] == "UTC"
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_it_makes_cookies_secure_by_default_in_production():
+    settings = load_config(PRODUCTION)
+
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_it_makes_cookies_not_secure_by_default_in_development():
+    assert load_config(DEVELOPMENT)["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("0", False), ("Yes", True)])
+def test_it_lets_the_secure_cookie_flag_be_overridden(value, expected):
+    assert load_config({**PRODUCTION, "SESSION_COOKIE_SECURE": value})["SESSION_COOKIE_SECURE"] is (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://hq:pw@db:5432/hq", "postgresql://hq:pw@db:5432/hq"],
+)
+def test_it_uses_psycopg_3_for_postgres_urls(url):
+    settings = load_config({**PRODUCTION, "DATABASE_URL": url})
+
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://hq:pw@db:5432/hq"
+
+
+def test_it_keeps_an_explicit_psycopg_url():
+    url = "postgresql+psycopg://hq@db/hq"
+
+    assert load_config({**PRODUCTION, "DATABASE_URL": url})["SQLALCHEMY_DATABASE_URI"] == url
+
+
+def test_it_stores_rate_limits_in_redis_when_configured():
+    settings = load_config({**PRODUCTION, "REDIS_URL": "redis://cache:6379/2"})
+
+    assert settings["REDIS_URL"] == "redis://cache:6379/2"
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/2"
+
+
+def test_it_reads_valid_values():
+    settings = load_config(
+        {
+            **PRODUCTION,
+            "HOSPITAL_TIMEZONE": "Europe/London",
+            "DEFAULT_PHONE_REGION": "gb",
+            "SESSION_IDLE_MINUTES": " 15 ",
+            "APP_ENV": "Production",
+            "TRUSTED_PROXY_COUNT": "1",
+        }
+    )
+
+    assert settings["HOSPITAL_TIMEZONE"] == "Europe/London"
+    assert settings["DEFAULT_PHONE_REGION"] == "GB"
+    assert settings["SESSION_IDLE_MINUTES"] == 15
+    assert settings["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=15)
+    assert settings["TRUSTED_PROXY_COUNT"] == 1
+
+
+def test_it_keeps_one_development_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)
+
+    first = load_config({"APP_ENV": "development"})["SECRET_KEY"]
+    second = load_config({"APP_ENV": "development"})["SECRET_KEY"]
+
+    assert first == second
+    assert len(first) >= 32
+    key_file = tmp_path / "dev_secret_key"
+    assert key_file.read_text().strip() == first
+    assert key_file.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HOSPITAL_TIMEZONE", "Mars/Base"),
+        ("DATABASE_URL", "mysql://x"),
+        ("SESSION_IDLE_MINUTES", "abc"),
+    ],
+)
+def test_it_refuses_to_create_the_app_with_a_malformed_environment(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ConfigError) as caught:
+        create_app(BASE_TEST_CONFIG)
+
+    assert caught.value.variable == variable
+
+
+def test_it_refuses_to_create_a_production_app_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(BASE_TEST_CONFIG)
