@@ -1,0 +1,125 @@
+# Hospital Queue — developer tasks. GNU make; run `make` (or `make help`) for the list.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+# ---- tools -------------------------------------------------------------------------------------
+PYTHON ?= python3.11
+NPM    ?= npm
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+FLASK  := $(VENV)/bin/flask
+PYTEST := $(PY) -m pytest
+RUFF   := $(VENV)/bin/ruff
+MYPY   := $(VENV)/bin/mypy
+
+# ---- settings ----------------------------------------------------------------------------------
+HOST        ?= 127.0.0.1
+PORT        ?= 5000
+PYTEST_ARGS ?=
+CHROMIUM    ?= /usr/bin/chromium
+
+# ---- stamps ------------------------------------------------------------------------------------
+VENV_STAMP := $(VENV)/.requirements-installed
+NODE_STAMP := node_modules/.npm-ci-done
+SEED_STAMP := instance/.demo-seeded
+
+VENDOR_DIR   := static/vendor
+VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css
+
+.PHONY: help venv vendor db seed run test lint format clean clean-data
+
+help: ## List the targets
+	@echo "Hospital Queue — make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-11s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PYTEST_ARGS='-k queue -x' (make test), HOST/PORT (make run), PYTHON=$(PYTHON)"
+
+# ---- Python environment ------------------------------------------------------------------------
+venv: $(VENV_STAMP) ## Create .venv (python3.11) and install requirements-dev.txt (only when changed)
+
+$(VENV)/pyvenv.cfg:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt | $(VENV)/pyvenv.cfg
+	$(PIP) install --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# ---- front-end assets (npm → static/vendor/, git-ignored) --------------------------------------
+vendor: $(VENDOR_FILES) ## Install npm packages (npm ci, only when the lock changed) into static/vendor/
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(VENDOR_DIR)/htmx.min.js: $(NODE_STAMP)
+	@mkdir -p $(@D)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(VENDOR_DIR)/pico.min.css: $(NODE_STAMP)
+	@mkdir -p $(@D)
+	cp node_modules/@picocss/pico/css/pico.min.css $@
+
+# ---- database ----------------------------------------------------------------------------------
+# DATABASE_URL is passed through from the environment (default: SQLite file under instance/).
+db: venv ## Apply migrations (flask db upgrade) to DATABASE_URL
+	APP_ENV=development $(FLASK) --app wsgi db upgrade
+
+seed: db ## Load demo data now (idempotent); `make run` does this by itself on its first run
+	APP_ENV=development $(FLASK) --app wsgi seed-demo
+	@mkdir -p $(dir $(SEED_STAMP))
+	@$(call seed_key) > $(SEED_STAMP)
+
+# The stamp records which database was seeded (a hash of DATABASE_URL, never the URL itself),
+# so pointing DATABASE_URL somewhere new seeds that database on its first `make run` too.
+seed_key = printf '%s\n' "$${DATABASE_URL:-default}" | sha256sum | cut -d' ' -f1
+
+# ---- run ---------------------------------------------------------------------------------------
+run: export APP_ENV := development
+run: export FLASK_DEBUG := 0
+run: venv vendor db ## Run the web server (http://127.0.0.1:5000) and the worker; Ctrl-C stops both
+	@if [ "$$(cat $(SEED_STAMP) 2>/dev/null)" != "$$($(call seed_key))" ]; then \
+	  echo "First run against this database: loading demo data (flask seed-demo)"; \
+	  $(FLASK) --app wsgi seed-demo; \
+	  mkdir -p $(dir $(SEED_STAMP)); \
+	  $(call seed_key) > $(SEED_STAMP); \
+	fi
+	FLASK=$(FLASK) HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
+
+# ---- quality -----------------------------------------------------------------------------------
+# PYTEST_EXIT_FILE (optional, used by .ci/run) receives pytest's own exit status.
+test: venv vendor ## Run the test suite (pass options with PYTEST_ARGS='...')
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "NOTE: $(CHROMIUM) not found: the browser tests (tests/e2e) will be SKIPPED." \
+	       "Install it with: apt-get install -y chromium" >&2; \
+	fi
+	@status=0; $(PYTEST) $(PYTEST_ARGS) || status=$$?; \
+	if [ -n "$${PYTEST_EXIT_FILE:-}" ]; then echo "$$status" > "$$PYTEST_EXIT_FILE"; fi; \
+	if [ "$$status" -eq 5 ]; then \
+	  echo "ERROR: pytest collected no tests (exit status 5)." >&2; \
+	fi; \
+	exit $$status
+
+lint: venv ## ruff check, ruff format --check, mypy (runs all three, fails if any fails)
+	@status=0; \
+	echo "+ $(RUFF) check ."; $(RUFF) check . || status=1; \
+	echo "+ $(RUFF) format --check ."; $(RUFF) format --check . || status=1; \
+	echo "+ $(MYPY) webapp"; $(MYPY) webapp || status=1; \
+	exit $$status
+
+format: venv ## Rewrite the code: ruff format, then ruff check --fix
+	$(RUFF) format .
+	$(RUFF) check --fix .
+
+# ---- cleaning ----------------------------------------------------------------------------------
+clean: ## Remove .venv, node_modules, static/vendor, caches and their stamps (keeps instance/)
+	rm -rf $(VENV) node_modules $(VENDOR_DIR) .pytest_cache .mypy_cache .ruff_cache test-results
+	find . -path ./node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-data: ## Remove instance/ (local SQLite database, dev secret key, worker queue, seed stamp)
+	rm -rf instance
