@@ -10,6 +10,7 @@ from wtforms import (
     DateField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
 )
@@ -19,7 +20,7 @@ from webapp.auth.models import ROLE_LABELS, ROLES
 from webapp.auth.services import MIN_PASSWORD_LENGTH
 from webapp.departments.services import WEEKDAY_LABELS, WEEKDAYS
 
-ROLE_CHOICES = [(role, ROLE_LABELS[role]) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 PASSWORD_HELP = f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence is easy to remember."
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from webapp.admin.forms import (
     AuditFilterForm,
@@ -260,10 +261,12 @@ def set_service_point_active(point_id: int, change: str) -> View:
 def audit() -> View:
     form = AuditFilterForm(request.args)
     staff = accounts.list_users()
-    form.user_id.choices = [("", "Anyone")] + [
-        (str(user.id), f"{user.full_name} ({user.username})") for user in staff
+    form.user_id.choices = [SelectChoice("", "Anyone")] + [
+        SelectChoice(str(user.id), f"{user.full_name} ({user.username})") for user in staff
     ]
-    form.action.choices = [("", "Any action")] + [(a, a) for a in audit_actions()]
+    form.action.choices = [SelectChoice("", "Any action")] + [
+        SelectChoice(action) for action in audit_actions()
+    ]
     page = request.args.get("page", 1, type=int) or 1
     results = None
     if form.validate():
