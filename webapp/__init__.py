@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
+from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,10 +16,27 @@ from webapp.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     """Build the app from the environment, then apply ``config`` overrides (used by tests)."""
-    app = Flask(
+    from webapp.api.blueprint import SECURITY_SCHEMES
+    from webapp.api.errors import validation_error_response
+    from webapp.api.schemas import ErrorResponse
+
+    # flask-openapi3's Flask subclass: it collects the /api/v1 operations into an
+    # OpenAPI 3 document. Its own documentation pages are off; webapp.api serves
+    # the document and a Swagger UI that loads nothing from outside.
+    app = OpenAPI(
         __name__,
+        info=Info(
+            title="Hospital Queue API",
+            version="1.0.0",
+            description="Integrations with Hospital Queue. Errors always use the error envelope.",
+        ),
+        security_schemes=SECURITY_SCHEMES,
+        validation_error_status=422,
+        validation_error_model=ErrorResponse,
+        validation_error_callback=validation_error_response,
+        doc_ui=False,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(INSTANCE_DIR),
@@ -98,7 +116,9 @@ def register_transaction_handling(app: Flask) -> None:
 
     @app.after_request
     def commit_on_success(response: Response) -> Response:
-        if response.status_code < 400:
+        # A few refusals must still keep what they wrote (a failed API sign-in in the
+        # audit log, the revocation of a reused refresh token's family).
+        if response.status_code < 400 or g.get("keep_changes_on_error"):
             db.session.commit()
         else:
             db.session.rollback()
@@ -118,6 +138,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+
+    from webapp.api import init_api
+
+    init_api(app)  # type: ignore[arg-type]
 
 
 def register_template_helpers(app: Flask) -> None:

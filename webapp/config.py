@@ -189,6 +189,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Flask-WTF: tokens live as long as the session does.
         "WTF_CSRF_TIME_LIMIT": None,
         "BCRYPT_ROUNDS": _positive_int(env, "BCRYPT_ROUNDS", 12),
+        # JSON API bearer tokens (signed with SECRET_KEY, HS256).
+        "ACCESS_TOKEN_MINUTES": _positive_int(env, "ACCESS_TOKEN_MINUTES", 15),
+        "REFRESH_TOKEN_DAYS": _positive_int(env, "REFRESH_TOKEN_DAYS", 7),
         "WORKER_THREADS": _positive_int(env, "WORKER_THREADS", 2),
         # How many reverse proxies (nginx, a load balancer) sit in front of the app; their
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.

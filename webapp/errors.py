@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -33,7 +33,9 @@ class ValidationFailed(DomainError):
 
     def __init__(self, errors: Mapping[str, str], message: str | None = None) -> None:
         self.errors = dict(errors)
-        super().__init__(message or "Please correct the highlighted fields.")
+        super().__init__(
+            message or "Some fields are invalid; each problem is listed with its field."
+        )
 
 
 class Conflict(DomainError):
@@ -80,15 +82,26 @@ ERROR_ADVICE = {
 }
 
 
-def render_error_page(status: int, detail: str | None = None) -> tuple[str, int]:
+ErrorPage = tuple[str, int]
+
+
+def render_error_page(status: int, detail: str | None = None) -> ErrorPage:
     title = ERROR_TITLES.get(status, "Error")
     advice = detail or ERROR_ADVICE.get(status, "")
     return render_template("errors/error.html", status=status, title=title, advice=advice), status
 
 
 def register_error_handlers(app: Flask) -> None:
+    """HTML pages get HTML error pages; anything under /api/ gets the JSON error envelope."""
+    from webapp.api.errors import (
+        domain_error_response,
+        error_response,
+        http_error_response,
+        is_api_request,
+    )
+
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> ErrorPage:
         return render_error_page(
             400,
             "Your form expired or was sent from another page. "
@@ -96,16 +109,22 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> ErrorPage | HTTPException | Response:
         if error.code is None or error.code < 400:
-            return error
+            return error  # carries its own response (flask-openapi3's validation errors)
+        if is_api_request():
+            return http_error_response(error)
         return render_error_page(error.code)
 
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError) -> tuple[str, int]:
+    def domain_error(error: DomainError) -> ErrorPage | Response:
+        if is_api_request():
+            return domain_error_response(error)
         return render_error_page(error.status_code, error.message)
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> tuple[str, int]:
+    def unexpected_error(error: Exception) -> ErrorPage | Response:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if is_api_request():
+            return error_response(500)
         return render_error_page(500)

@@ -2,7 +2,7 @@
 
 from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
-from webapp.auth.models import User
+from webapp.auth.models import RefreshToken, User
 from webapp.departments.models import Department, ServicePoint
 from webapp.notifications.models import Notification
 from webapp.patients.models import Patient
@@ -17,6 +17,7 @@ __all__ = [
     "Notification",
     "Patient",
     "QueueEvent",
+    "RefreshToken",
     "ServicePoint",
     "Ticket",
     "TicketSequence",

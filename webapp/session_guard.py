@@ -51,12 +51,16 @@ def unauthorized() -> Response:
     return redirect(target)
 
 
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
 def mark_activity() -> None:
     session["last_activity"] = int(time.time())
 
 
 def _enforce_idle_timeout() -> Response | None:
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or _is_api() or not current_user.is_authenticated:
         return None
     idle_limit = current_app.config["SESSION_IDLE_MINUTES"] * 60
     last = session.get("last_activity")
@@ -81,8 +85,9 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    # Staff pages carry patient data: never let a shared browser or proxy keep a copy.
-    if current_user.is_authenticated and "Cache-Control" not in headers:
+    # Staff pages and API answers carry patient data: never let a shared browser or
+    # proxy keep a copy. (The API never looks at the session cookie.)
+    if "Cache-Control" not in headers and (_is_api() or current_user.is_authenticated):
         headers["Cache-Control"] = "no-store"
     return response
 

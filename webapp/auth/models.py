@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Index, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import UTCDateTime, utcnow
 from webapp.extensions import db
@@ -53,3 +53,29 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
 # Usernames are unique whatever their case: "AKhan" and "akhan" are one person.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class RefreshToken(db.Model):  # type: ignore[name-defined]
+    """One issued API refresh token, so that a used one is dead and reuse can be detected.
+
+    Tokens issued by rotating one another share a ``family_id``; presenting a
+    token that was already used revokes its whole family (someone copied it).
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        UniqueConstraint("jti", name="uq_refresh_tokens_jti"),
+        Index("ix_refresh_tokens_family", "family_id"),
+        Index("ix_refresh_tokens_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jti: Mapped[str] = mapped_column(String(64))
+    family_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

@@ -8,7 +8,7 @@ from typing import Any
 
 import bcrypt
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record_audit
@@ -70,8 +70,13 @@ def get_user(user_id: int) -> User:
     return user
 
 
+def users_query() -> Select[tuple[User]]:
+    """Every staff account, by username."""
+    return select(User).order_by(func.lower(User.username), User.id)
+
+
 def list_users() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(func.lower(User.username))))
+    return list(db.session.scalars(users_query()))
 
 
 def authenticate(username: str, password: str) -> User | None:

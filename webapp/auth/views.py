@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -15,26 +14,16 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.audit.services import record_audit
 from webapp.auth.forms import LoginForm
 from webapp.auth.services import authenticate
-from webapp.extensions import limiter
+from webapp.auth.throttle import limit_sign_in
 from webapp.session_guard import mark_activity
 
 bp = Blueprint("auth", __name__)
-
-
-def _login_username_key() -> str:
-    return "username:" + (request.form.get("username") or "").strip().lower()
-
-
-def _failed_attempt(response: BaseResponse) -> bool:
-    # A good sign-in redirects; only failures use up the allowance.
-    return response.status_code != 302
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,20 +36,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    key_func=get_remote_address,
-    methods=["POST"],
-    scope="login-address",
-    deduct_when=_failed_attempt,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
-    key_func=_login_username_key,
-    methods=["POST"],
-    scope="login-username",
-    deduct_when=_failed_attempt,
-)
+@limit_sign_in(lambda: request.form.get("username") or "", success_status=302)
 def login() -> str | BaseResponse | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))

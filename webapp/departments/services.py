@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record_audit
@@ -110,11 +110,15 @@ def get_department_by_code(code: str) -> Department:
     return department
 
 
-def list_departments(*, active_only: bool = False) -> list[Department]:
-    query = select(Department).order_by(Department.name)
+def departments_query(*, active_only: bool = False) -> Select[tuple[Department]]:
+    query = select(Department).order_by(Department.name, Department.id)
     if active_only:
         query = query.where(Department.active.is_(True))
-    return list(db.session.scalars(query))
+    return query
+
+
+def list_departments(*, active_only: bool = False) -> list[Department]:
+    return list(db.session.scalars(departments_query(active_only=active_only)))
 
 
 def _validate_department(

@@ -1,0 +1,97 @@
+"""POST /auth/login, POST /auth/refresh, GET /me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from webapp.api.blueprint import BEARER_SECURITY, allow, api_blueprint, api_user
+from webapp.api.errors import error_response
+from webapp.api.schemas import ErrorResponse, LoginBody, MeOut, RefreshBody, TokenPairOut
+from webapp.audit.services import record_audit
+from webapp.auth.models import ROLES
+from webapp.auth.services import authenticate
+from webapp.auth.throttle import limit_sign_in
+from webapp.auth.tokens import RefreshTokenReused, TokenPair, TokenRejected, issue_token_pair
+from webapp.auth.tokens import rotate_refresh_token as rotate
+
+bp = api_blueprint("auth", "", "Get and refresh bearer tokens", bearer=False)
+
+
+def _username_in_json() -> str:
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and isinstance(body.get("username"), str):
+        return str(body["username"])
+    return ""
+
+
+def _pair(pair: TokenPair) -> dict[str, Any]:
+    return TokenPairOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    ).model_dump()
+
+
+@bp.post(
+    "/auth/login",
+    summary="Exchange a username and password for an access and a refresh token",
+    responses={200: TokenPairOut, 401: ErrorResponse},
+)
+@limit_sign_in(_username_in_json, success_status=200)
+def login(body: LoginBody) -> Response | tuple[Response, int]:
+    user = authenticate(body.username, body.password)
+    if user is None:
+        record_audit(
+            "api.login_failed",
+            None,
+            summary="Failed API sign-in",
+            details={"username": body.username[:64]},
+        )
+        g.keep_changes_on_error = True  # the failed attempt belongs in the audit log
+        return error_response(401, "Wrong username or password, or the account is deactivated.")
+    record_audit(
+        "api.login",
+        user,
+        entity_type="user",
+        entity_id=user.id,
+        summary=f"{user.username} got API tokens",
+    )
+    return jsonify(_pair(issue_token_pair(user))), 200
+
+
+@bp.post(
+    "/auth/refresh",
+    summary="Exchange a refresh token for a new pair; the old refresh token stops working",
+    responses={200: TokenPairOut, 401: ErrorResponse},
+)
+def refresh(body: RefreshBody) -> Response | tuple[Response, int]:
+    try:
+        pair = rotate(body.refresh_token)
+    except RefreshTokenReused:
+        g.keep_changes_on_error = True  # the family's revocation must stick
+        return error_response(
+            401,
+            "This refresh token was already used; every token of its family is now revoked. "
+            "Sign in again.",
+        )
+    except TokenRejected as rejection:
+        messages = {
+            "expired": "The refresh token has expired. Sign in again.",
+            "revoked": "The refresh token was revoked. Sign in again.",
+        }
+        return error_response(
+            401, messages.get(rejection.reason, "The refresh token is not valid.")
+        )
+    return jsonify(_pair(pair)), 200
+
+
+@bp.get(
+    "/me",
+    summary="Who the access token belongs to",
+    responses={200: MeOut},
+    security=BEARER_SECURITY,
+)
+@allow(bp, *ROLES)
+def me() -> Response:
+    user = api_user()
+    return jsonify(MeOut.model_validate(user, from_attributes=True).model_dump())

@@ -1,0 +1,49 @@
+"""Sign-in throttling shared by the HTML sign-in page and the API's /auth/login.
+
+Two limits stack: one per username (whatever the address) and one per client
+address (whatever the username). Only failed attempts use up the allowance, so
+a front desk that signs in often is never throttled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app
+from flask_limiter.util import get_remote_address
+from werkzeug.wrappers import Response
+
+from webapp.extensions import limiter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def limit_sign_in(
+    username_of_request: Callable[[], str], *, success_status: int
+) -> Callable[[F], F]:
+    """Throttle a sign-in view; a response with ``success_status`` does not count."""
+
+    def username_key() -> str:
+        return "username:" + username_of_request().strip().lower()
+
+    def failed(response: Response) -> bool:
+        return response.status_code != success_status
+
+    def decorator(view: F) -> F:
+        limited = limiter.limit(
+            lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
+            key_func=username_key,
+            methods=["POST"],
+            scope="login-username",
+            deduct_when=failed,
+        )(view)
+        return limiter.limit(  # type: ignore[return-value]
+            lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+            key_func=get_remote_address,
+            methods=["POST"],
+            scope="login-address",
+            deduct_when=failed,
+        )(limited)
+
+    return decorator
