@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, abort, g, request
 from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    app.before_request(refuse_nul_characters)
     register_extensions(app)
     register_transaction_handling(app)
     register_blueprints(app)
@@ -105,6 +106,18 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def refuse_nul_characters() -> None:
+    """Refuse text containing NUL anywhere in the query string, a form or a JSON body.
+
+    PostgreSQL cannot store NUL in text; letting one through would end in a 500
+    deep in a flush. No legitimate input contains it.
+    """
+    body = request.get_data(cache=True)  # cached first, so form parsing leaves it readable
+    values = [*request.args.values(), *request.form.values()]
+    if any("\x00" in value for value in values) or (request.is_json and b"\\u0000" in body):
+        abort(400, "Text may not contain NUL characters.")
 
 
 def register_transaction_handling(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
@@ -92,3 +92,19 @@ def _drop_after_commit(session: Session, previous_transaction: SessionTransactio
         for owner, callback in session.info.get("after_commit", [])
         if not registered_inside(owner)
     ]
+
+
+# Primary keys are 32-bit integers on PostgreSQL; a larger number can name no row.
+MAX_ID = 2**31 - 1
+Row = TypeVar("Row")
+
+
+def get_by_id(model: type[Row], row_id: int | None) -> Row | None:
+    """``db.session.get`` for ids that come from outside: out-of-range ids find nothing.
+
+    Without the bound, an id such as 2**63 makes the driver raise (a 500)
+    instead of answering "not found".
+    """
+    if row_id is None or not 1 <= row_id <= MAX_ID:
+        return None
+    return db.session.get(model, row_id)

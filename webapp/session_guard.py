@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Response as FlaskResponse
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
@@ -92,6 +94,20 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, never written on an API response.
+
+    The API authenticates by bearer token only; answering it must not refresh
+    or set the cookie of a browser that also has a staff session.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        if _is_api():
+            return
+        super().save_session(app, session, response)
+
+
 def init_session_guard(app: Flask) -> None:
+    app.session_interface = StaffSessionInterface()
     app.before_request(_enforce_idle_timeout)
     app.after_request(_security_headers)

@@ -76,8 +76,8 @@ def test_it_accepts_intervals_that_touch() -> None:
 @pytest.mark.parametrize(
     ("hours", "expected"),
     [
-        ({"funday": [["08:00", "12:00"]]}, "Unknown weekday “funday”"),
-        ({"Mon": [["08:00", "12:00"]]}, "Unknown weekday “Mon”"),
+        ({"funday": [["08:00", "12:00"]]}, "Unknown weekday; use mon"),
+        ({"Mon": [["08:00", "12:00"]]}, "Unknown weekday; use mon"),
         ({"mon": "08:00-12:00"}, "Monday: give a list of intervals."),
         ({"mon": [["25:00", "26:00"]]}, "Monday: write times as HH:MM"),
         ({"mon": [["08:00", "24:30"]]}, "Monday: write times as HH:MM"),

@@ -61,6 +61,8 @@ def error_response(
     }
     response = jsonify(body)
     response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -26,7 +26,11 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def guard_api_request() -> Response | None:
-    if not request.path.startswith(API_V1 + "/") or request.routing_exception is not None:
+    if (
+        not request.path.startswith(API_V1 + "/")
+        or request.routing_exception is not None
+        or request.method == "OPTIONS"
+    ):
         return None  # not the API, or an unknown path / method: let routing answer 404 / 405
     roles = ENDPOINT_ROLES.get(request.endpoint or "")
     if roles is not None:
@@ -56,11 +60,7 @@ def _authenticate(roles: tuple[str, ...]) -> Response | None:
 
 
 def _unauthorized(reason: str) -> Response:
-    return error_response(
-        401,
-        TOKEN_PROBLEMS.get(reason, TOKEN_PROBLEMS["invalid"]),
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    return error_response(401, TOKEN_PROBLEMS.get(reason, TOKEN_PROBLEMS["invalid"]))
 
 
 def _refuse_unreadable_body() -> Response | None:
@@ -70,6 +70,6 @@ def _refuse_unreadable_body() -> Response | None:
         return error_response(400, "Send the body as JSON with Content-Type: application/json.")
     try:
         json.loads(request.get_data(cache=True))
-    except ValueError:
+    except (ValueError, RecursionError):
         return error_response(400, "The body is not valid JSON.")
     return None

@@ -52,10 +52,11 @@ class ErrorResponse(BaseModel):
 # ----------------------------------------------------------------- paging
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1, description="1-based page number")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based page number")
     per_page: int = Field(50, ge=1, le=MAX_PER_PAGE, description="Items per page, 1–200")
 
 

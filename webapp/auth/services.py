@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record_audit
 from webapp.auth.models import ROLES, User
-from webapp.database import utcnow
+from webapp.database import get_by_id, utcnow
 from webapp.errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 
@@ -64,7 +64,7 @@ def find_user_by_username(username: str) -> User | None:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = get_by_id(User, user_id)
     if user is None:
         raise NotFound("No such user.")
     return user

@@ -31,18 +31,19 @@ def limit_sign_in(
         return response.status_code != success_status
 
     def decorator(view: F) -> F:
-        limited = limiter.limit(
+        # shared_limit: the HTML page and the API count against the same allowance.
+        limited = limiter.shared_limit(
             lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
+            "login-username",
             key_func=username_key,
             methods=["POST"],
-            scope="login-username",
             deduct_when=failed,
         )(view)
-        return limiter.limit(  # type: ignore[return-value]
+        return limiter.shared_limit(  # type: ignore[return-value]
             lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+            "login-address",
             key_func=get_remote_address,
             methods=["POST"],
-            scope="login-address",
             deduct_when=failed,
         )(limited)
 

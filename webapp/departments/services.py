@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
+from webapp.database import get_by_id
 from webapp.departments.models import Department, ServicePoint
 from webapp.errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
@@ -47,43 +48,47 @@ def normalise_opening_hours(value: Any, field: str = "opening_hours") -> Opening
     if not isinstance(value, Mapping):
         raise ValidationFailed({field: "Give opening hours per weekday, e.g. mon: 08:00–17:00."})
     result: OpeningHours = {}
+    errors: dict[str, str] = {}
     for day, intervals in value.items():
         if day not in WEEKDAYS:
-            raise ValidationFailed({field: f"Unknown weekday “{day}”; use mon, tue, … sun."})
-        day_field = f"{field}.{day}"
-        if not isinstance(intervals, list):
-            raise ValidationFailed({day_field: f"{WEEKDAY_LABELS[day]}: give a list of intervals."})
-        cleaned: list[list[str]] = []
-        for interval in intervals:
-            if (
-                not isinstance(interval, list | tuple)
-                or len(interval) != 2
-                or not all(isinstance(t, str) and _HHMM.match(t) for t in interval)
-            ):
-                raise ValidationFailed(
-                    {
-                        day_field: f"{WEEKDAY_LABELS[day]}: write times as HH:MM–HH:MM, "
-                        "e.g. 08:00–12:30."
-                    }
-                )
-            start, end = interval
-            if end <= start:
-                raise ValidationFailed(
-                    {day_field: f"{WEEKDAY_LABELS[day]}: {start}–{end} must end after it starts."}
-                )
-            cleaned.append([start, end])
-        cleaned.sort()
-        for earlier, later in itertools.pairwise(cleaned):
-            if later[0] < earlier[1]:
-                raise ValidationFailed(
-                    {
-                        day_field: f"{WEEKDAY_LABELS[day]}: {earlier[0]}–{earlier[1]} and "
-                        f"{later[0]}–{later[1]} overlap."
-                    }
-                )
+            # The unknown key is not repeated back: it is whatever the caller sent.
+            errors[field] = "Unknown weekday; use mon, tue, wed, thu, fri, sat or sun."
+            continue
+        try:
+            cleaned = _day_intervals(WEEKDAY_LABELS[day], intervals)
+        except ValueError as problem:
+            errors[f"{field}.{day}"] = str(problem)
+            continue
         if cleaned:
             result[day] = cleaned
+    if errors:
+        raise ValidationFailed(errors)
     return result
+
+
+def _day_intervals(label: str, intervals: Any) -> list[list[str]]:
+    """One weekday's intervals, checked and sorted; ValueError says what is wrong."""
+    if not isinstance(intervals, list):
+        raise ValueError(f"{label}: give a list of intervals.")
+    cleaned: list[list[str]] = []
+    for interval in intervals:
+        if (
+            not isinstance(interval, list | tuple)
+            or len(interval) != 2
+            or not all(isinstance(t, str) and _HHMM.match(t) for t in interval)
+        ):
+            raise ValueError(f"{label}: write times as HH:MM–HH:MM, e.g. 08:00–12:30.")
+        start, end = interval
+        if end <= start:
+            raise ValueError(f"{label}: {start}–{end} must end after it starts.")
+        cleaned.append([start, end])
+    cleaned.sort()
+    for earlier, later in itertools.pairwise(cleaned):
+        if later[0] < earlier[1]:
+            raise ValueError(
+                f"{label}: {earlier[0]}–{earlier[1]} and {later[0]}–{later[1]} overlap."
+            )
+    return cleaned
 
 
 def is_open_at(department: Department, moment: datetime, timezone: str) -> bool:
@@ -96,8 +101,44 @@ def is_open_at(department: Department, moment: datetime, timezone: str) -> bool:
     return any(start <= hhmm < end for start, end in department.opening_hours.get(day, []))
 
 
+def fits_opening_hours(
+    department: Department, starts_at: datetime, ends_at: datetime, timezone: str
+) -> bool:
+    """Whether ``starts_at``–``ends_at`` lies within one of the department's opening intervals.
+
+    Always true when the department has no opening hours (open at all hours).
+    An interval's end is exclusive for a start and inclusive for an end, so a
+    09:40–10:00 visit fits 08:00–10:00.
+    """
+    if department.opening_hours is None:
+        return True
+    zone = ZoneInfo(timezone)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if end.date() != start.date() and not (
+        end.date() == start.date() + timedelta(days=1) and end.time() == time(0, 0)
+    ):
+        return False
+    start_hhmm = start.strftime("%H:%M")
+    end_hhmm = "24:00" if end.date() != start.date() else end.strftime("%H:%M")
+    day = WEEKDAYS[start.weekday()]
+    return any(
+        opens <= start_hhmm and end_hhmm <= closes
+        for opens, closes in department.opening_hours.get(day, [])
+    )
+
+
+def opening_hours_text(department: Department, day: date) -> str:
+    """How a day's hours read to staff: "08:00–12:00, 13:00–17:00", "closed" or "all hours"."""
+    if department.opening_hours is None:
+        return "open at all hours"
+    intervals = department.opening_hours.get(WEEKDAYS[day.weekday()], [])
+    if not intervals:
+        return "closed"
+    return ", ".join(f"{opens}–{closes}" for opens, closes in intervals)
+
+
 def get_department(department_id: int) -> Department:
-    department = db.session.get(Department, department_id)
+    department = get_by_id(Department, department_id)
     if department is None:
         raise NotFound("No such department.")
     return department
@@ -255,7 +296,7 @@ def update_department(
 
 
 def get_service_point(service_point_id: int) -> ServicePoint:
-    service_point = db.session.get(ServicePoint, service_point_id)
+    service_point = get_by_id(ServicePoint, service_point_id)
     if service_point is None:
         raise NotFound("No such service point.")
     return service_point

@@ -1,0 +1,192 @@
+"""GET /api/v1/openapi.json and the Swagger UI at /api/docs (webapp/api/__init__.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import API
+
+OPENAPI = f"{API}/openapi.json"
+# Every API.md path implemented so far (relative to /api/v1).
+IMPLEMENTED_PATHS = {
+    "/auth/login": {"post"},
+    "/auth/refresh": {"post"},
+    "/me": {"get"},
+    "/users": {"get", "post"},
+    "/users/{id}": {"patch"},
+    "/departments": {"get", "post"},
+    "/departments/{id}/service-points": {"post"},
+}
+PUBLIC_OPERATIONS = {("/auth/login", "post"), ("/auth/refresh", "post")}
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@pytest.fixture
+def document(client) -> dict[str, Any]:
+    response = client.get(OPENAPI)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path.removeprefix(API), method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema = document["components"]["schemas"][name]
+    return schema
+
+
+def _response_schema(document: dict[str, Any], path: str, method: str, status: str) -> dict:
+    operation = document["paths"][API + path][method]
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    return _resolve(document, schema)
+
+
+def test_it_serves_the_document_without_a_token(client):
+    response = client.get(OPENAPI)
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_it_is_an_openapi_3_document(document):
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"]
+    assert document["info"]["version"]
+
+
+def test_it_lists_every_implemented_path(document):
+    documented: dict[str, set[str]] = {}
+    for path, method, _operation in _operations(document):
+        documented.setdefault(path, set()).add(method)
+
+    for path, methods in IMPLEMENTED_PATHS.items():
+        assert path in documented, f"{path} is missing from the OpenAPI document"
+        assert methods <= documented[path], path
+
+
+def test_it_documents_only_api_v1_paths(document):
+    assert all(path.startswith(API + "/") for path in document["paths"])
+
+
+def test_it_declares_the_bearer_scheme(document):
+    schemes = document["components"]["securitySchemes"]
+
+    assert schemes is not None
+    assert schemes["bearerAuth"]["type"] == "http"
+    assert schemes["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_it_declares_bearer_security_on_every_protected_operation(document):
+    assert document.get("security", []) is not None  # absent or a list, never null
+    for path, method, operation in _operations(document):
+        effective = operation.get("security", document.get("security"))
+        if (path, method) in PUBLIC_OPERATIONS:
+            assert not effective, f"{method} {path} should need no token"
+        else:
+            assert operation.get("security") == [{"bearerAuth": []}], f"{method} {path}"
+
+
+def test_it_documents_the_error_envelope(document):
+    for path, method, _operation in _operations(document):
+        for status in ("401", "422"):
+            schema = _response_schema(document, path, method, status)
+            assert "error" in schema["properties"], f"{method} {path} {status}"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "fields"),
+    [
+        (
+            "/auth/login",
+            "post",
+            "200",
+            {"access_token", "refresh_token", "token_type", "expires_in"},
+        ),
+        ("/me", "get", "200", {"id", "username", "full_name", "role"}),
+        ("/users", "post", "201", {"id", "username", "full_name", "role", "active"}),
+        ("/users", "get", "200", {"items", "total", "page", "per_page"}),
+        ("/departments", "post", "201", {"id", "code", "name", "accepts_walk_ins"}),
+        ("/departments/{id}/service-points", "post", "201", {"id", "name", "department_id"}),
+    ],
+)
+def test_it_documents_the_contract_fields(document, path, method, status, fields):
+    schema = _response_schema(document, path, method, status)
+
+    assert fields <= set(schema["properties"])
+
+
+def test_it_documents_the_department_list_as_a_plain_list(document):
+    schema = _response_schema(document, "/departments", "get", "200")
+
+    assert schema["type"] == "array"
+    item = _resolve(document, schema["items"])
+    assert {"id", "code", "name", "accepts_walk_ins", "service_points"} <= set(item["properties"])
+
+
+def test_it_is_a_valid_openapi_document(document):
+    validator = pytest.importorskip("openapi_spec_validator")
+
+    validator.validate(document)
+
+
+# -------------------------------------------------------------- Swagger UI
+
+
+def test_it_serves_the_swagger_ui_without_a_cdn(client):
+    response = client.get("/api/docs")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    references = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)["\']', page)
+    assert references, "the page loads no assets at all"
+    assert all(reference.startswith("/") for reference in references), references
+    assert not any(reference.startswith("//") for reference in references)
+    assert "http://" not in page and "https://" not in page
+    assert "/api/docs/assets/js/swagger-ui-bundle.js" in references
+
+
+def test_it_points_the_swagger_ui_at_the_document(client):
+    page = client.get("/api/docs").get_data(as_text=True)
+
+    assert OPENAPI in page
+
+
+def test_it_uses_no_inline_script_on_the_docs_page(client):
+    response = client.get("/api/docs")
+
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    inline_scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", response.get_data(as_text=True))
+    assert inline_scripts == []
+
+
+def test_it_serves_every_asset_of_the_docs_page_itself(client):
+    page = client.get("/api/docs").get_data(as_text=True)
+    references = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)["\']', page)
+
+    for reference in references:
+        asset = client.get(reference)
+        assert asset.status_code == 200, reference
+        assert asset.data, reference
+
+
+def test_it_serves_the_swagger_ui_bundle(client):
+    response = client.get("/api/docs/assets/js/swagger-ui-bundle.js")
+
+    assert response.status_code == 200
+    assert "javascript" in response.mimetype
+    assert b"SwaggerUIBundle" in response.data
