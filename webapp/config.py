@@ -185,6 +185,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "hq-limits",
+        # A moving window: "5 per minute" means any 60 seconds, not per clock minute.
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": False,
         # Flask-WTF: tokens live as long as the session does.
         "WTF_CSRF_TIME_LIMIT": None,

@@ -87,7 +87,9 @@ def http_error_response(error: HTTPException) -> Response:
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     # Werkzeug's default descriptions are written for HTML pages; ours say what to do.
-    return error_response(status, None, headers=headers)
+    # A description given on purpose (abort(400, "...")) is kept.
+    custom = error.description if error.description != type(error).description else None
+    return error_response(status, custom, headers=headers)
 
 
 def validation_error_response(error: ValidationError) -> Response:

@@ -13,6 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel
 
+from webapp.auth.models import ROLES
+from webapp.auth.services import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, USERNAME_PATTERN
+from webapp.departments.services import CODE_PATTERN, MAX_SERVICE_MINUTES
+
 # The same roles as webapp.auth.models.ROLES (a test keeps the two equal).
 Role = Literal["receptionist", "clinician", "admin"]
 
@@ -111,11 +115,30 @@ class UserList(Page):
     items: list[UserOut]
 
 
+# The services enforce the business rules (with their own messages, shared with the
+# HTML pages); the schemas only advertise them, from the same constants, through
+# json_schema_extra — so the OpenAPI document tells integrators (and schemathesis)
+# what will be accepted without a second copy of the rule doing the checking.
+NON_BLANK = r"\S"
+
+
 class UserCreateBody(BaseModel):
-    username: str = Field(max_length=200)
-    full_name: str = Field(max_length=200)
-    role: str = Field(max_length=40, description="receptionist, clinician or admin")
-    password: str = Field(max_length=1000, description="At least 10 characters")
+    username: str = Field(
+        max_length=200, json_schema_extra={"pattern": USERNAME_PATTERN.pattern, "maxLength": 64}
+    )
+    full_name: str = Field(
+        max_length=200, json_schema_extra={"pattern": NON_BLANK, "maxLength": 120}
+    )
+    role: str = Field(
+        max_length=40,
+        description="receptionist, clinician or admin",
+        json_schema_extra={"enum": list(ROLES)},
+    )
+    password: str = Field(
+        max_length=1000,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters",
+        json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_BYTES},
+    )
 
 
 class UserPatchBody(BaseModel):
@@ -172,10 +195,18 @@ class DepartmentList(RootModel[list[DepartmentOut]]):
 
 
 class DepartmentCreateBody(BaseModel):
-    code: str = Field(max_length=40, description="1–4 upper-case letters, e.g. GM")
-    name: str = Field(max_length=200)
+    code: str = Field(
+        max_length=40,
+        description="1–4 upper-case letters, e.g. GM",
+        json_schema_extra={"pattern": CODE_PATTERN.pattern},
+    )
+    name: str = Field(max_length=200, json_schema_extra={"pattern": NON_BLANK, "maxLength": 120})
     accepts_walk_ins: bool = True
-    default_service_minutes: int = Field(15, description="1–480")
+    default_service_minutes: int = Field(
+        15,
+        description=f"1–{MAX_SERVICE_MINUTES}",
+        json_schema_extra={"minimum": 1, "maximum": MAX_SERVICE_MINUTES},
+    )
     opening_hours: dict[str, Any] | None = Field(
         None, description='{"mon": [["08:00", "17:00"]], …}; omit or null for all hours'
     )
@@ -186,4 +217,4 @@ class DepartmentPath(BaseModel):
 
 
 class ServicePointCreateBody(BaseModel):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, json_schema_extra={"pattern": NON_BLANK, "maxLength": 60})
