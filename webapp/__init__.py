@@ -98,6 +98,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
+        # SQLite's own lower() only folds A–Z; searches and duplicate checks compare
+        # lower(name) with Python's str.lower(), so give SQLite the same Unicode rule.
+        dbapi_connection.create_function(
+            "lower", 1, lambda text: None if text is None else str(text).lower(), deterministic=True
+        )
         cursor.execute("PRAGMA busy_timeout = 10000")
         if engine.url.database and engine.url.database != ":memory:":
             cursor.execute("PRAGMA journal_mode = WAL")
@@ -145,12 +150,16 @@ def register_transaction_handling(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.admin.views import bp as admin_bp
+    from webapp.appointments.views import bp as appointments_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.main.views import bp as main_bp
+    from webapp.patients.views import bp as patients_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(patients_bp)
+    app.register_blueprint(appointments_bp)
 
     from webapp.api import init_api
 

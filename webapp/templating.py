@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request
 from flask_login import current_user
 
-from webapp.database import utcnow
-
 
 @dataclass(frozen=True)
 class NavItem:
@@ -22,6 +20,8 @@ class NavItem:
 # Only pages that exist are listed; each later feature adds its own entry.
 NAVIGATION = (
     NavItem("Dashboard", "main.dashboard", ("receptionist", "clinician", "admin")),
+    NavItem("Patients", "patients.search", ("receptionist", "clinician", "admin")),
+    NavItem("Appointments", "appointments.day", ("receptionist", "clinician", "admin")),
     NavItem("Staff", "admin.users", ("admin",)),
     NavItem("Departments", "admin.departments_list", ("admin",)),
     NavItem("Audit log", "admin.audit", ("admin",)),
@@ -50,7 +50,9 @@ def duration_minutes(minutes: float | int | None) -> str:
 
 
 def age_on(born: date, today: date | None = None) -> int:
-    today = today or utcnow().date()
+    """Age in whole years on ``today`` (default: today in HOSPITAL_TIMEZONE)."""
+    if today is None:
+        today = datetime.now(ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])).date()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 

@@ -1,0 +1,399 @@
+"""Appointments: booking, rescheduling, cancelling and listing.
+
+Conflict rules: neither a clinician nor a patient may hold two overlapping
+appointments (booked or checked in). Back-to-back is fine: 09:00–09:20 and
+09:20–09:40 do not overlap. Times are stored in UTC and read in HOSPITAL_TIMEZONE.
+
+Under concurrency the rule holds because a booking first locks the rows of
+the clinician and the patient (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
+serialises every write transaction), then checks and inserts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, select
+
+from webapp.appointments.models import APPOINTMENT_STATUSES, Appointment
+from webapp.audit.services import record_audit
+from webapp.auth.models import User
+from webapp.database import get_by_id, utcnow
+from webapp.departments.models import Department
+from webapp.departments.services import fits_opening_hours, opening_hours_text
+from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.extensions import db
+from webapp.patients.models import Patient
+
+MIN_DURATION = 5
+MAX_DURATION = 480
+# Statuses that occupy the clinician's and the patient's time.
+OCCUPYING = ("booked", "checked_in")
+REASON_MAX = 200
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.astimezone(_zone()).strftime("%H:%M")
+
+
+def _span(appointment: Appointment) -> str:
+    return f"{_hhmm(appointment.starts_at)}–{_hhmm(appointment.ends_at)}"
+
+
+def get_appointment(appointment_id: int) -> Appointment:
+    appointment = get_by_id(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    return appointment
+
+
+def _lock(model: type[Any], row_id: int) -> None:
+    """Take the row lock that serialises bookings for one clinician or patient."""
+    db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+
+
+def _overlapping(
+    column: Any, value: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None
+) -> Appointment | None:
+    query = select(Appointment).where(
+        column == value,
+        Appointment.status.in_(OCCUPYING),
+        Appointment.starts_at < ends_at,
+        Appointment.ends_at > starts_at,
+    )
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    return db.session.scalar(query.order_by(Appointment.starts_at).limit(1))
+
+
+def _check_slot(
+    *,
+    patient: Patient,
+    department: Department,
+    clinician: User | None,
+    starts_at: datetime,
+    duration_minutes: int,
+    exclude_id: int | None = None,
+) -> datetime:
+    """Check the time rules; return the end time. Raises ValidationFailed or Conflict."""
+    errors: dict[str, str] = {}
+    if starts_at.tzinfo is None:
+        errors["starts_at"] = "Give the time with its time zone offset."
+    elif starts_at < utcnow():
+        errors["starts_at"] = "That time has already passed; choose a time from now on."
+    if not MIN_DURATION <= duration_minutes <= MAX_DURATION:
+        errors["duration_minutes"] = (
+            f"Choose a length from {MIN_DURATION} to {MAX_DURATION} minutes."
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    timezone = current_app.config["HOSPITAL_TIMEZONE"]
+    if not fits_opening_hours(department, starts_at, ends_at, timezone):
+        day = starts_at.astimezone(_zone()).date()
+        hours = opening_hours_text(department, day)
+        if hours == "closed":
+            message = (
+                f"{department.name} is closed on {day:%A}, so "
+                f"{_hhmm(starts_at)}–{_hhmm(ends_at)} cannot be booked. Choose another day."
+            )
+        else:
+            message = (
+                f"{department.name} is open {hours} on {day:%A}; "
+                f"{_hhmm(starts_at)}–{_hhmm(ends_at)} is outside that. "
+                "Choose a time within the opening hours."
+            )
+        raise ValidationFailed({"starts_at": message})
+    if clinician is not None:
+        _lock(User, clinician.id)
+    _lock(Patient, patient.id)
+    if clinician is not None:
+        clash = _overlapping(Appointment.clinician_id, clinician.id, starts_at, ends_at, exclude_id)
+        if clash is not None:
+            raise Conflict(
+                f"{clinician.full_name} already has an appointment {_span(clash)}. "
+                "Choose another time or clinician.",
+                field="starts_at",
+            )
+    clash = _overlapping(Appointment.patient_id, patient.id, starts_at, ends_at, exclude_id)
+    if clash is not None:
+        raise Conflict(
+            f"The patient already has an appointment {_span(clash)} "
+            f"({clash.department.name}). Choose another time.",
+            field="starts_at",
+        )
+    return ends_at
+
+
+def _resolve(
+    *, patient_id: int | None, department_id: int | None, clinician_id: int | None
+) -> tuple[Patient | None, Department | None, User | None]:
+    """Look up the referenced rows; an unknown id is a 422 on that field."""
+    errors: dict[str, str] = {}
+    patient = get_by_id(Patient, patient_id) if patient_id is not None else None
+    if patient_id is not None and patient is None:
+        errors["patient_id"] = "No patient has this id."
+    department = get_by_id(Department, department_id) if department_id is not None else None
+    if department_id is not None and (department is None or not department.active):
+        errors["department_id"] = "Choose an active department."
+    clinician = get_by_id(User, clinician_id) if clinician_id is not None else None
+    if clinician_id is not None and (
+        clinician is None or clinician.role != "clinician" or not clinician.active
+    ):
+        errors["clinician_id"] = "Choose an active clinician."
+    if errors:
+        raise ValidationFailed(errors)
+    return patient, department, clinician
+
+
+def _clean_reason(reason: str | None) -> str:
+    cleaned = " ".join((reason or "").split())
+    if len(cleaned) > REASON_MAX:
+        raise ValidationFailed({"reason": f"Use at most {REASON_MAX} characters."})
+    return cleaned
+
+
+def book_appointment(
+    *,
+    patient_id: int,
+    department_id: int,
+    starts_at: datetime,
+    duration_minutes: int,
+    actor: User | None,
+    clinician_id: int | None = None,
+    reason: str | None = "",
+) -> Appointment:
+    cleaned_reason = _clean_reason(reason)
+    patient, department, clinician = _resolve(
+        patient_id=patient_id, department_id=department_id, clinician_id=clinician_id
+    )
+    assert patient is not None and department is not None  # noqa: S101 (ids were given)
+    ends_at = _check_slot(
+        patient=patient,
+        department=department,
+        clinician=clinician,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+    )
+    appointment = Appointment(
+        patient_id=patient.id,
+        department_id=department.id,
+        clinician_id=clinician.id if clinician else None,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        ends_at=ends_at,
+        reason=cleaned_reason,
+        status="booked",
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(appointment)
+    db.session.flush()
+    record_audit(
+        "appointment.book",
+        actor,
+        entity_type="appointment",
+        entity_id=appointment.id,
+        summary=f"Booked {department.code} {starts_at.astimezone(_zone()):%Y-%m-%d %H:%M} "
+        f"for patient {patient.mrn}",
+        details={"patient_id": patient.id, "department_id": department.id},
+    )
+    return appointment
+
+
+_UNSET: Any = object()
+
+
+def _require_booked(appointment: Appointment, doing: str) -> None:
+    if appointment.status != "booked":
+        raise Conflict(
+            f"This appointment is {appointment.status.replace('_', ' ')}; only a booked "
+            f"appointment can be {doing}.",
+            field="status",
+        )
+
+
+def reschedule_appointment(
+    appointment: Appointment,
+    *,
+    actor: User | None,
+    starts_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    clinician_id: int | None = _UNSET,
+) -> Appointment:
+    """Move a booked appointment (time, length or clinician) under the same rules as booking."""
+    _require_booked(appointment, "rescheduled")
+    new_clinician_id = appointment.clinician_id if clinician_id is _UNSET else clinician_id
+    _, _, clinician = _resolve(patient_id=None, department_id=None, clinician_id=new_clinician_id)
+    new_start = appointment.starts_at if starts_at is None else starts_at
+    new_duration = appointment.duration_minutes if duration_minutes is None else duration_minutes
+    ends_at = _check_slot(
+        patient=appointment.patient,
+        department=appointment.department,
+        clinician=clinician,
+        starts_at=new_start,
+        duration_minutes=new_duration,
+        exclude_id=appointment.id,
+    )
+    before = {
+        "starts_at": appointment.starts_at.isoformat(),
+        "duration_minutes": appointment.duration_minutes,
+        "clinician_id": appointment.clinician_id,
+    }
+    appointment.starts_at = new_start
+    appointment.duration_minutes = new_duration
+    appointment.ends_at = ends_at
+    appointment.clinician_id = clinician.id if clinician else None
+    db.session.flush()
+    record_audit(
+        "appointment.reschedule",
+        actor,
+        entity_type="appointment",
+        entity_id=appointment.id,
+        summary=f"Rescheduled appointment {appointment.id} to "
+        f"{new_start.astimezone(_zone()):%Y-%m-%d %H:%M}",
+        details={"before": before},
+    )
+    return appointment
+
+
+def cancel_appointment(appointment: Appointment, *, actor: User | None, reason: str) -> Appointment:
+    """Cancel a booked appointment; it stays on record with the reason."""
+    _require_booked(appointment, "cancelled")
+    cleaned = _clean_reason(reason)
+    if not cleaned:
+        raise ValidationFailed({"reason": "Say why the appointment is cancelled."})
+    appointment.status = "cancelled"
+    appointment.cancel_reason = cleaned
+    db.session.flush()
+    record_audit(
+        "appointment.cancel",
+        actor,
+        entity_type="appointment",
+        entity_id=appointment.id,
+        summary=f"Cancelled appointment {appointment.id}",
+        details={"reason": cleaned},
+    )
+    return appointment
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, _zone())
+    return start, datetime.combine(day + timedelta(days=1), time.min, _zone())
+
+
+def appointments_query(
+    *,
+    day: date | None = None,
+    department_id: int | None = None,
+    clinician_id: int | None = None,
+    patient_id: int | None = None,
+    status: str | None = None,
+) -> Select[tuple[Appointment]]:
+    """Appointments matching every filter given, ordered by start time."""
+    if status is not None and status not in APPOINTMENT_STATUSES:
+        raise ValidationFailed({"status": f"Use one of: {', '.join(APPOINTMENT_STATUSES)}."})
+    query = select(Appointment)
+    if day is not None:
+        start, end = day_bounds(day)
+        query = query.where(Appointment.starts_at >= start, Appointment.starts_at < end)
+    if department_id is not None:
+        query = query.where(Appointment.department_id == department_id)
+    if clinician_id is not None:
+        query = query.where(Appointment.clinician_id == clinician_id)
+    if patient_id is not None:
+        query = query.where(Appointment.patient_id == patient_id)
+    if status is not None:
+        query = query.where(Appointment.status == status)
+    return query.order_by(Appointment.starts_at, Appointment.id)
+
+
+def list_clinicians() -> list[User]:
+    """Active clinicians, by name: the columns of the day view and the booking choices."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == "clinician", User.active.is_(True))
+            .order_by(User.full_name, User.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    label: str  # "09:20"
+    bookable: bool  # inside opening hours and not in the past
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    department: Department
+    day: date
+    hours_text: str
+    slot_minutes: int
+    slots: list[Slot]
+    clinicians: list[User]
+    # (clinician id or None for "any clinician", slot start) -> the appointment that covers it
+    cells: dict[tuple[int | None, datetime], Appointment]
+    appointments: list[Appointment]
+
+
+def day_schedule(department: Department, day: date) -> DaySchedule:
+    """The grid of the booking day view: clinicians × time slots within opening hours."""
+    zone = _zone()
+    slot_minutes = min(max(department.default_service_minutes, 5), 60)
+    weekday_hours = (
+        department.opening_hours.get(
+            ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()], []
+        )
+        if department.opening_hours is not None
+        else [["08:00", "18:00"]]
+    )
+    slots: list[Slot] = []
+    now = utcnow()
+    step = timedelta(minutes=slot_minutes)
+    for opens, closes in weekday_hours:
+        # Step in UTC so that clock-change days get their real number of slots
+        # (23 or 25 hours); labels are read back in local time.
+        cursor = datetime.combine(day, time.fromisoformat(opens), zone).astimezone(UTC)
+        close = (
+            datetime.combine(day + timedelta(days=1), time.min, zone)
+            if closes == "24:00"
+            else datetime.combine(day, time.fromisoformat(closes), zone)
+        ).astimezone(UTC)
+        while cursor + step <= close:
+            end = cursor + step
+            label = cursor.astimezone(zone).strftime("%H:%M")
+            slots.append(Slot(cursor, end, label, bookable=cursor >= now))
+            cursor = end
+    appointments = list(
+        db.session.scalars(
+            appointments_query(day=day, department_id=department.id).where(
+                Appointment.status.in_(OCCUPYING)
+            )
+        )
+    )
+    cells: dict[tuple[int | None, datetime], Appointment] = {}
+    for appointment in appointments:
+        for slot in slots:
+            if appointment.starts_at < slot.ends_at and appointment.ends_at > slot.starts_at:
+                cells.setdefault((appointment.clinician_id, slot.starts_at), appointment)
+    return DaySchedule(
+        department=department,
+        day=day,
+        hours_text=opening_hours_text(department, day),
+        slot_minutes=slot_minutes,
+        slots=slots,
+        clinicians=list_clinicians(),
+        cells=cells,
+        appointments=appointments,
+    )

@@ -1,0 +1,161 @@
+"""Front-desk patient pages: search, registration, the patient page, editing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from webapp.appointments.models import Appointment
+from webapp.auth.permissions import role_required
+from webapp.database import utcnow
+from webapp.errors import DomainError
+from webapp.extensions import db, htmx
+from webapp.form_errors import show_on_form
+from webapp.patients.forms import EditPatientForm, NewPatientForm, PatientForm
+from webapp.patients.services import (
+    PossibleDuplicate,
+    display_phone,
+    example_phone,
+    get_patient,
+    register_patient,
+    search_patients,
+    update_patient,
+    view_patient,
+)
+from webapp.queue.models import Ticket
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+View = str | Response | tuple[str, int]
+
+STAFF = ("receptionist", "clinician", "admin")
+FRONT_DESK = ("receptionist", "admin")
+PER_PAGE = 20
+
+
+@bp.context_processor
+def phone_helper() -> dict[str, object]:
+    """``display_phone`` for this blueprint's templates: national format at home."""
+    return {"display_phone": display_phone}
+
+
+@bp.route("")
+@role_required(*STAFF)
+def search() -> View | Response:
+    query = (request.args.get("q") or "").strip()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    results = search_patients(query, page=page, per_page=PER_PAGE)
+    context = {"q": query, "results": results}
+    if htmx and not htmx.history_restore_request:
+        body = render_template("patients/_results.html", **context)
+    else:
+        body = render_template("patients/search.html", **context)
+    response = current_app.make_response(body)
+    response.vary.add("HX-Request")  # the same URL answers a page or a fragment
+    return response
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*FRONT_DESK)
+def new() -> View:
+    form = NewPatientForm()
+    duplicate: PossibleDuplicate | None = None
+    if form.validate_on_submit():
+        try:
+            patient = register_patient(
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                date_of_birth=form.date_of_birth.data,
+                sex=form.sex.data or None,
+                phone=form.phone.data or None,
+                email=form.email.data or None,
+                sms_opt_in=bool(form.sms_opt_in.data),
+                mrn=form.mrn.data or None,
+                notes=form.notes.data or "",
+                confirm_not_duplicate=bool(form.confirm_not_duplicate.data),
+                actor=current_user,
+            )
+        except PossibleDuplicate as error:
+            duplicate = error
+        except DomainError as error:
+            show_on_form(form, error)
+        else:
+            flash(f"Registered {patient.full_name} (MRN {patient.mrn}).", "success")
+            return redirect(url_for("patients.show", patient_id=patient.id))
+    return _form_page("patients/new.html", form, duplicate=duplicate)
+
+
+@bp.route("/<int:patient_id>")
+@role_required(*STAFF)
+def show(patient_id: int) -> View:
+    patient = view_patient(patient_id, current_user)
+    now = utcnow()
+    appointments = list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == patient.id)
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
+    upcoming = [appointment for appointment in appointments if appointment.starts_at >= now]
+    past = [appointment for appointment in appointments if appointment.starts_at < now]
+    past.reverse()
+    tickets = list(
+        db.session.scalars(
+            select(Ticket)
+            .where(Ticket.patient_id == patient.id)
+            .order_by(Ticket.checked_in_at.desc(), Ticket.id.desc())
+        )
+    )
+    return render_template(
+        "patients/show.html",
+        patient=patient,
+        upcoming=upcoming,
+        past=past,
+        tickets=tickets,
+        can_change=current_user.role in FRONT_DESK,
+    )
+
+
+@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@role_required(*FRONT_DESK)
+def edit(patient_id: int) -> View:
+    patient = get_patient(patient_id)
+    form = EditPatientForm(obj=patient)
+    if request.method == "GET":
+        form.phone.data = display_phone(patient.phone)
+        form.sex.data = patient.sex or ""
+    if form.validate_on_submit():
+        try:
+            update_patient(
+                patient,
+                actor=current_user,
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                date_of_birth=form.date_of_birth.data,
+                sex=form.sex.data or None,
+                phone=form.phone.data or None,
+                email=form.email.data or None,
+                sms_opt_in=bool(form.sms_opt_in.data),
+                mrn=form.mrn.data or "",
+                notes=form.notes.data or "",
+            )
+        except DomainError as error:
+            show_on_form(form, error)
+        else:
+            flash(f"Saved changes to {patient.full_name} (MRN {patient.mrn}).", "success")
+            return redirect(url_for("patients.show", patient_id=patient.id))
+    return _form_page("patients/edit.html", form, patient=patient)
+
+
+def _form_page(template: str, form: PatientForm, **context: object) -> View:
+    """Render a form page; a submitted form answers 422 so nothing commits."""
+    status = 422 if request.method == "POST" else 200
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    phone_hint = (
+        f"For example {example_phone(region)}. Numbers from abroad start with + and the "
+        "country code."
+    )
+    return render_template(template, form=form, phone_hint=phone_hint, **context), status
