@@ -18,6 +18,15 @@ ADMIN_PAGES = [
     "/admin/departments/new",
     "/admin/departments/1",
     "/admin/audit",
+    "/patients",
+    "/patients?q=a",
+    "/patients/new",
+    "/patients/1",
+    "/patients/1/edit",
+    "/appointments/day",
+    "/appointments",
+    "/appointments/new",
+    "/appointments/1",
 ]
 PERSONA_DASHBOARDS = [("reception", "reception-demo-1"), ("clinician", "clinician-demo-1")]
 

@@ -1,0 +1,82 @@
+"""Journey: a receptionist registers a patient, meets the duplicate warning, finds the patient
+by a fragment of the phone number, books from the day view, reschedules and cancels."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+FIRST, LAST = "Journey", "Quillfeather"
+PHONE_NATIONAL = "(201) 555-0187"  # read in the default region (US), stored +12015550187
+
+
+def _sign_in_as_receptionist(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Username").fill("reception")
+    page.get_by_label("Password").fill("reception-demo-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Front desk")
+
+
+def _fill_registration(page: Page) -> None:
+    page.get_by_label("First name").fill(FIRST)
+    page.get_by_label("Last name").fill(LAST)
+    page.get_by_label("Date of birth").fill("1990-04-12")
+    page.get_by_label("Phone").fill(PHONE_NATIONAL)
+
+
+def test_it_runs_the_front_desk_from_registration_to_cancellation(
+    page: Page, live_server: str
+) -> None:
+    page.set_default_timeout(10_000)
+    _sign_in_as_receptionist(page, live_server)
+
+    # Register with a national-format phone number.
+    page.get_by_role("link", name="Patients").first.click()
+    page.get_by_role("button", name="Register a new patient").click()
+    _fill_registration(page)
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_text(f"Registered {FIRST} {LAST}")).to_be_visible()
+    expect(page.get_by_text(PHONE_NATIONAL)).to_be_visible()
+
+    # A second registration of the same person is stopped by the duplicate warning.
+    page.goto(f"{live_server}/patients/new")
+    _fill_registration(page)
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_role("heading", name="Is this patient already registered?")).to_be_visible()
+    expect(page.get_by_label("Last name")).to_have_value(LAST)
+
+    # Find the patient by a fragment of the phone number, typed as people type it.
+    page.goto(f"{live_server}/patients")
+    page.get_by_label("Find a patient").fill("555-018")
+    results = page.locator("#patient-results")
+    expect(results.get_by_text(LAST)).to_be_visible()
+
+    # Book from the day view: tomorrow in General Medicine, the first free slot of a clinician.
+    page.goto(f"{live_server}/appointments/day")
+    page.get_by_role("link", name="Next day →").click()
+    page.locator("td.slot-free a.book-link").nth(3).click()
+    expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
+    page.get_by_label("Find by name, MRN or phone").fill(LAST)
+    page.locator("#patient-options").get_by_text(LAST).click()
+    page.get_by_label("Reason").fill("Follow-up of blood pressure")
+    page.get_by_role("button", name="Book appointment").click()
+    expect(page.get_by_text(f"Booked {FIRST} {LAST}")).to_be_visible()
+
+    # The booking is on the grid; open it and move it one hour later.
+    page.get_by_role("link", name=re.compile(f"{FIRST} {LAST}|{LAST}")).first.click()
+    starts_at = page.get_by_label("Date and time")
+    current = starts_at.input_value()
+    hour = int(current[11:13])
+    later = f"{current[:11]}{(hour + 1) % 24:02d}{current[13:16]}"
+    starts_at.fill(later)
+    page.get_by_role("button", name="Save new time").click()
+    expect(page.get_by_text(f"Moved the appointment of {FIRST} {LAST}")).to_be_visible()
+
+    # Cancel it with a reason; it stays on record as cancelled.
+    page.get_by_label("Reason").fill("Patient asked to cancel by phone")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel appointment").click()
+    expect(page.get_by_text(f"Cancelled the appointment of {FIRST} {LAST}")).to_be_visible()
+    expect(page.get_by_text("Patient asked to cancel by phone")).to_be_visible()
