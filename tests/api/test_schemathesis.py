@@ -20,7 +20,8 @@ password length, department code format: see webapp/api/schemas.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
+from datetime import datetime, time, timedelta
+from typing import Any, cast
 
 import pytest
 import schemathesis
@@ -35,8 +36,16 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import _clear_request_globals, make_app
-from tests.factories import DEFAULT_PASSWORD, DepartmentFactory, ServicePointFactory, UserFactory
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    AppointmentFactory,
+    DepartmentFactory,
+    PatientFactory,
+    ServicePointFactory,
+    UserFactory,
+)
 from webapp.auth.models import User
+from webapp.database import utcnow
 from webapp.extensions import db
 
 API = "/api/v1"
@@ -79,19 +88,48 @@ class SeededAdmin:
 ADMIN = SeededAdmin()
 
 
+def tomorrow_at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(
+        utcnow().date() + timedelta(days=1), time(hour, minute), utcnow().tzinfo
+    )
+
+
+class Seeded:
+    """Ids of the seeded rows (all 1: generated small ids hit them now and then)."""
+
+    department_id: int
+    clinician_id: int
+    patient_id: int
+    appointment_id: int
+
+
+SEEDED = Seeded()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def api_database() -> Iterator[None]:
-    """One database for the module: an admin and a department with a service point."""
+    """One database for the module: an admin, a clinician, a department open at all hours
+    with a service point, a patient and their appointment tomorrow at 10:00 UTC."""
     request_started.connect(_clear_request_globals, api_app)
     with api_app.app_context():
         db.create_all()
         admin = cast(
             User, UserFactory(username=ADMIN_USERNAME, role="admin", full_name="Fuzz Admin")
         )
-        ServicePointFactory(department=DepartmentFactory(code="FZ", name="Fuzzing"))
+        department = DepartmentFactory(code="FZ", name="Fuzzing", opening_hours=None)
+        ServicePointFactory(department=department)
+        clinician = UserFactory(username="fuzz-clinician", role="clinician")
+        patient = PatientFactory(mrn="FUZZ-0001", phone="+12015550123")
+        appointment = AppointmentFactory(
+            patient=patient, department=department, clinician=clinician, starts_at=tomorrow_at(10)
+        )
         db.session.commit()
         ADMIN.user_id = admin.id
         ADMIN.password_hash = admin.password_hash
+        SEEDED.department_id = department.id
+        SEEDED.clinician_id = clinician.id
+        SEEDED.patient_id = patient.id
+        SEEDED.appointment_id = appointment.id
         yield
         db.session.remove()
         db.drop_all()
@@ -166,3 +204,47 @@ def test_out_of_range_numbers_are_not_server_errors(
     assert response.status_code in allowed, response.get_data(as_text=True)[:300]
     if response.status_code >= 400:
         assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+
+# The fuzzer seldom guesses a body that books: these cases walk the patients and
+# appointments operations through their success paths on real rows (whatever the
+# fuzzer did to the seeded ones), under the same four checks.
+def _call(method: str, path: str, status: int, **parts: Any) -> Any:
+    case = schema[f"{API}{path}"][method].Case(**parts)
+    response = case.call_and_validate(headers=_admin_headers(), checks=CHECKS)
+    assert response.status_code == status, response.text[:500]
+    return response.json() if response.content else None
+
+
+def test_patients_and_appointments_conform_on_real_rows() -> None:
+    patient = _call(
+        "POST",
+        "/patients",
+        201,
+        body={
+            "first_name": "Fuzz",
+            "last_name": "Walker",
+            "date_of_birth": "1970-01-01",
+            "phone": "(415) 555-0132",
+            "sms_opt_in": True,
+            "allow_duplicate": True,
+        },
+    )
+    one = {"id": patient["id"]}
+    _call("GET", "/patients", 200, query={"q": "415 555", "per_page": 5})
+    _call("GET", "/patients/{id}", 200, path_parameters=one)
+    _call("PATCH", "/patients/{id}", 200, path_parameters=one, body={"email": "fw@example.org"})
+    _call("PATCH", "/patients/{id}", 409, path_parameters=one, body={"mrn": "FUZZ-0001"})
+
+    slot = {"starts_at": tomorrow_at(14).isoformat(), "duration_minutes": 20}
+    booking = {"patient_id": patient["id"], "department_id": SEEDED.department_id, **slot}
+    appointment = _call("POST", "/appointments", 201, body=booking)
+    _call("POST", "/appointments", 409, body=booking)
+    one = {"id": appointment["id"]}
+    _call("GET", "/appointments", 200, query={"patient_id": patient["id"], "status": "booked"})
+    _call("GET", "/appointments/{id}", 200, path_parameters=one)
+    later = tomorrow_at(15).isoformat()
+    _call("PATCH", "/appointments/{id}", 200, path_parameters=one, body={"starts_at": later})
+    _call("DELETE", "/appointments/{id}", 204, path_parameters=one)
+    _call("DELETE", "/appointments/{id}", 409, path_parameters=one)
+    _call("PATCH", "/appointments/{id}", 409, path_parameters=one, body={"status": "cancelled"})

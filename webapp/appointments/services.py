@@ -17,12 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from webapp.appointments.models import APPOINTMENT_STATUSES, Appointment
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
-from webapp.database import get_by_id, utcnow
+from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department
 from webapp.departments.services import fits_opening_hours, opening_hours_text
 from webapp.errors import Conflict, NotFound, ValidationFailed
@@ -34,6 +34,7 @@ MAX_DURATION = 480
 # Statuses that occupy the clinician's and the patient's time.
 OCCUPYING = ("booked", "checked_in")
 REASON_MAX = 200
+BOOKING_HORIZON_DAYS = 730
 
 
 def _zone() -> ZoneInfo:
@@ -89,6 +90,11 @@ def _check_slot(
         errors["starts_at"] = "Give the time with its time zone offset."
     elif starts_at < utcnow():
         errors["starts_at"] = "That time has already passed; choose a time from now on."
+    elif starts_at > utcnow() + timedelta(days=BOOKING_HORIZON_DAYS):
+        errors["starts_at"] = (
+            f"Appointments can be booked up to {BOOKING_HORIZON_DAYS // 365} years ahead; "
+            "check the year."
+        )
     if not MIN_DURATION <= duration_minutes <= MAX_DURATION:
         errors["duration_minutes"] = (
             f"Choose a length from {MIN_DURATION} to {MAX_DURATION} minutes."
@@ -300,7 +306,15 @@ def appointments_query(
     """Appointments matching every filter given, ordered by start time."""
     if status is not None and status not in APPOINTMENT_STATUSES:
         raise ValidationFailed({"status": f"Use one of: {', '.join(APPOINTMENT_STATUSES)}."})
+    if day is not None and not date(2, 1, 1) <= day <= date(9000, 12, 31):
+        raise ValidationFailed({"date": "Give a date between the years 2 and 9000."})
     query = select(Appointment)
+    # An id no row can have (beyond the 32-bit keys) simply matches nothing.
+    if any(
+        value is not None and not 1 <= value <= MAX_ID
+        for value in (department_id, clinician_id, patient_id)
+    ):
+        return query.where(false())
     if day is not None:
         start, end = day_bounds(day)
         query = query.where(Appointment.starts_at >= start, Appointment.starts_at < end)
