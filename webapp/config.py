@@ -195,6 +195,12 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "ACCESS_TOKEN_MINUTES": _positive_int(env, "ACCESS_TOKEN_MINUTES", 15),
         "REFRESH_TOKEN_DAYS": _positive_int(env, "REFRESH_TOKEN_DAYS", 7),
         "WORKER_THREADS": _positive_int(env, "WORKER_THREADS", 2),
+        # Queue rules (DOMAIN.md): how late an appointment may arrive and still be served
+        # at its booked time, and how many tickets of its group a skipped ticket lets go first.
+        "QUEUE_APPOINTMENT_GRACE_MINUTES": _non_negative_int(
+            env, "QUEUE_APPOINTMENT_GRACE_MINUTES", 15
+        ),
+        "QUEUE_SKIP_PLACES": _positive_int(env, "QUEUE_SKIP_PLACES", 3),
         # How many reverse proxies (nginx, a load balancer) sit in front of the app; their
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.
         "TRUSTED_PROXY_COUNT": _non_negative_int(env, "TRUSTED_PROXY_COUNT", 0),

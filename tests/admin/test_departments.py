@@ -472,6 +472,7 @@ def test_it_refuses_to_deactivate_a_service_point_serving_a_patient(
             sequence=1,
             service_day=now.date(),
             effective_at=now - timedelta(minutes=5),
+            queue_key=(now - timedelta(minutes=5)).timestamp(),
             status_token=secrets.token_urlsafe(16),
             status=status,
             service_point_id=room.id,

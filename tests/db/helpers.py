@@ -36,6 +36,7 @@ def new_ticket(
         status=status,
         service_point_id=service_point_id,
         effective_at=now,
+        queue_key=now.timestamp(),
         checked_in_at=now,
         status_token=secrets.token_urlsafe(16),
         **extra,

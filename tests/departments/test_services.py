@@ -359,6 +359,7 @@ def test_it_changes_nothing_when_deactivating_a_serving_service_point_is_refused
             sequence=1,
             service_day=now.date(),
             effective_at=now,
+            queue_key=now.timestamp(),
             status_token=secrets.token_urlsafe(16),
             status="called",
             service_point_id=point.id,

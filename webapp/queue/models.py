@@ -94,6 +94,7 @@ class Ticket(db.Model):  # type: ignore[name-defined]
         ),
         # The boards, the display and call-next read active tickets by department and status.
         Index("ix_tickets_department_status", "department_id", "status"),
+        Index("ix_tickets_department_queue", "department_id", "status", "priority", "queue_key"),
         Index("ix_tickets_status_token", "status_token"),
         Index("ix_tickets_patient", "patient_id"),
         Index("ix_tickets_department_day", "department_id", "service_day"),
@@ -116,8 +117,9 @@ class Ticket(db.Model):  # type: ignore[name-defined]
         ForeignKey("service_points.id", ondelete="RESTRICT")
     )
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    # Queue order: manual position (move to front, skip) when set, then the effective time.
-    manual_position: Mapped[float | None] = mapped_column(Float)
+    # Serving order within a priority group, lowest first: the effective time in
+    # seconds since the epoch at check-in, moved by "move to front" and "skip".
+    queue_key: Mapped[float] = mapped_column(Float)
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
