@@ -6,9 +6,8 @@ Create Date: 2026-11-24 13:00:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0003_ticket_queue_key"
 down_revision = "b134c714bca8"
