@@ -71,7 +71,9 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         db.create_all()
         yield application
         db.session.remove()
-        db.drop_all()
+        # The in-memory database disappears with its only connection; no drop_all
+        # (which SQLite's self-referencing tickets.transferred_from_id key would refuse).
+        db.engine.dispose()
     request_started.disconnect(_clear_request_globals, application)
 
 

@@ -152,14 +152,20 @@ def register_blueprints(app: Flask) -> None:
     from webapp.admin.views import bp as admin_bp
     from webapp.appointments.views import bp as appointments_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.display.views import bp as display_bp
     from webapp.main.views import bp as main_bp
     from webapp.patients.views import bp as patients_bp
+    from webapp.queue.views import bp as queue_bp
+    from webapp.tickets.views import bp as tickets_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(appointments_bp)
+    app.register_blueprint(display_bp)
+    app.register_blueprint(tickets_bp)
+    app.register_blueprint(queue_bp)
 
     from webapp.api import init_api
 

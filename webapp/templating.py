@@ -20,6 +20,8 @@ class NavItem:
 # Only pages that exist are listed; each later feature adds its own entry.
 NAVIGATION = (
     NavItem("Dashboard", "main.dashboard", ("receptionist", "clinician", "admin")),
+    NavItem("Queue", "queue.board", ("receptionist", "clinician", "admin")),
+    NavItem("Workstation", "queue.workstation", ("clinician", "admin")),
     NavItem("Patients", "patients.search", ("receptionist", "clinician", "admin")),
     NavItem("Appointments", "appointments.day", ("receptionist", "clinician", "admin")),
     NavItem("Staff", "admin.users", ("admin",)),

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import update
 
 from tests.conftest import _clear_request_globals, make_app
 from tests.factories import (
@@ -47,6 +48,8 @@ from tests.factories import (
 from webapp.auth.models import User
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.queue import services as queue
+from webapp.queue.models import Ticket
 
 API = "/api/v1"
 ADMIN_USERNAME = "fuzz-admin"
@@ -101,6 +104,8 @@ class Seeded:
     clinician_id: int
     patient_id: int
     appointment_id: int
+    service_point_ids: tuple[int, int]
+    ticket_ids: tuple[int, int]
 
 
 SEEDED = Seeded()
@@ -109,7 +114,8 @@ SEEDED = Seeded()
 @pytest.fixture(scope="module", autouse=True)
 def api_database() -> Iterator[None]:
     """One database for the module: an admin, a clinician, a department open at all hours
-    with a service point, a patient and their appointment tomorrow at 10:00 UTC."""
+    with two service points, a patient and their appointment tomorrow at 10:00 UTC, and
+    two walk-ins waiting in the department's queue (checked in through the service)."""
     request_started.connect(_clear_request_globals, api_app)
     with api_app.app_context():
         db.create_all()
@@ -117,12 +123,20 @@ def api_database() -> Iterator[None]:
             User, UserFactory(username=ADMIN_USERNAME, role="admin", full_name="Fuzz Admin")
         )
         department = DepartmentFactory(code="FZ", name="Fuzzing", opening_hours=None)
-        ServicePointFactory(department=department)
+        points = (
+            ServicePointFactory(department=department, name="Room 1"),
+            ServicePointFactory(department=department, name="Room 2"),
+        )
         clinician = UserFactory(username="fuzz-clinician", role="clinician")
         patient = PatientFactory(mrn="FUZZ-0001", phone="+12015550123")
         appointment = AppointmentFactory(
             patient=patient, department=department, clinician=clinician, starts_at=tomorrow_at(10)
         )
+        db.session.commit()
+        tickets = [
+            queue.check_in(actor=None, patient_id=walker.id, department_id=department.id)
+            for walker in (patient, PatientFactory(mrn="FUZZ-0002"))
+        ]
         db.session.commit()
         ADMIN.user_id = admin.id
         ADMIN.password_hash = admin.password_hash
@@ -130,7 +144,14 @@ def api_database() -> Iterator[None]:
         SEEDED.clinician_id = clinician.id
         SEEDED.patient_id = patient.id
         SEEDED.appointment_id = appointment.id
+        SEEDED.service_point_ids = (points[0].id, points[1].id)
+        SEEDED.ticket_ids = (tickets[0].id, tickets[1].id)
         yield
+        # SQLite's DROP TABLE deletes row by row and would trip transferred_from_id's
+        # RESTRICT key: unlink transfer chains first.
+        db.session.rollback()
+        db.session.execute(update(Ticket).values(transferred_from_id=None))
+        db.session.commit()
         db.session.remove()
         db.drop_all()
     request_started.disconnect(_clear_request_globals, api_app)
@@ -248,3 +269,61 @@ def test_patients_and_appointments_conform_on_real_rows() -> None:
     _call("DELETE", "/appointments/{id}", 204, path_parameters=one)
     _call("DELETE", "/appointments/{id}", 409, path_parameters=one)
     _call("PATCH", "/appointments/{id}", 409, path_parameters=one, body={"status": "cancelled"})
+
+
+def test_the_queue_conforms_on_real_rows() -> None:
+    """Check-in, the board, call-next, every status change and override, on a department
+    of its own (so whatever the fuzzer did to the seeded queue does not matter)."""
+    department = DepartmentFactory(code="QZ", name="Queue walk", opening_hours=None)
+    other = DepartmentFactory(code="QX", name="Queue transfer", opening_hours=None)
+    room1 = ServicePointFactory(department=department, name="Walk room 1")
+    room2 = ServicePointFactory(department=department, name="Walk room 2")
+    ann, ben, cal = (PatientFactory(mrn=f"QWALK-{n}") for n in range(3))
+    booked = AppointmentFactory(
+        patient=cal, department=department, starts_at=utcnow() - timedelta(minutes=5)
+    )
+    db.session.commit()
+
+    walk_in = {"patient_id": ann.id, "department_id": department.id, "priority": "urgent"}
+    first = _call("POST", "/queue/check-in", 201, body=walk_in)
+    _call("POST", "/queue/check-in", 409, body=walk_in)
+    second = _call(
+        "POST", "/queue/check-in", 201, body={"patient_id": ben.id, "department_id": department.id}
+    )
+    third = _call("POST", "/queue/check-in", 201, body={"appointment_id": booked.id})
+    _call("POST", "/queue/check-in", 409, body={"appointment_id": booked.id})
+    board = _call("GET", "/queue/current", 200, query={"department_id": department.id})
+    assert [t["id"] for t in board["waiting"]] == [first["id"], third["id"], second["id"]]
+    _call("GET", "/queue/{id}", 200, path_parameters={"id": first["id"]})
+
+    def override(ticket: dict[str, Any], action: str, status: int, **fields: Any) -> Any:
+        body = {"ticket_id": ticket["id"], "action": action, **fields}
+        return _call("POST", "/queue/override", status, body=body)
+
+    def move(ticket: dict[str, Any], status_code: int, **body: Any) -> Any:
+        path = {"id": ticket["id"]}
+        return _call("PATCH", "/queue/{id}/status", status_code, path_parameters=path, body=body)
+
+    override(second, "assign", 200, service_point_id=room2.id)
+    override(third, "move_to_front", 200)
+    override(third, "set_priority", 200, priority="emergency")
+    override(first, "skip", 200)
+    override(first, "recall", 409)
+
+    point = {"service_point_id": room1.id}
+    called = _call("POST", "/queue/call-next", 200, body=point)
+    assert called["id"] == third["id"]
+    _call("POST", "/queue/call-next", 409, body=point)
+    override(called, "recall", 200)
+    move(called, 200, status="in_service")
+    move(called, 409, status="cancelled")
+    move(called, 200, status="completed")
+    assert _call("POST", "/queue/call-next", 200, body=point)["id"] == first["id"]
+    move(first, 200, status="waiting", reason="Not ready yet")
+    move(first, 200, status="called", service_point_id=room1.id)
+    move(first, 200, status="no_show")
+    _call("POST", "/queue/call-next", 204, body=point)  # ben is assigned to room 2
+    moved = override(second, "transfer", 200, department_id=other.id)
+    assert moved["transferred_from"] == second["id"]
+    move(moved, 200, status="cancelled")
+    _call("GET", "/queue/current", 200, query={"department_id": other.id})

@@ -12,6 +12,7 @@ time at check-in, moved by "move to front" and "skip"), then ticket id.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.appointments.models import Appointment
 from webapp.auth.models import User
-from webapp.database import get_by_id, utcnow
+from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
@@ -85,6 +86,8 @@ def get_ticket(ticket_id: int) -> Ticket:
 
 def _locked_ticket(ticket_id: int) -> Ticket:
     """The ticket, re-read under a row lock so two changes cannot interleave."""
+    if not 1 <= ticket_id <= MAX_ID:
+        raise NotFound("No such ticket.")
     ticket = db.session.scalar(
         select(Ticket)
         .where(Ticket.id == ticket_id)
@@ -124,7 +127,7 @@ def _refuse(ticket: Ticket, doing: str, allowed: tuple[str, ...]) -> None:
         readable = " or ".join(STATUS_LABELS[status].lower() for status in allowed)
         raise Conflict(
             f"Ticket {ticket.number} is {STATUS_LABELS[ticket.status].lower()}; "
-            f"only a {readable} ticket can be {doing}.",
+            f"it can be {doing} only while it is {readable}.",
             field="status",
         )
 
@@ -349,7 +352,14 @@ def call_next(*, service_point_id: int, actor: User | None) -> Ticket | None:
     return candidate
 
 
-def _call(ticket: Ticket, point: ServicePoint, actor: User | None, *, action: str) -> None:
+def _call(
+    ticket: Ticket,
+    point: ServicePoint,
+    actor: User | None,
+    *,
+    action: str,
+    reason: str | None = None,
+) -> None:
     previous = ticket.status
     ticket.status = "called"
     ticket.service_point_id = point.id
@@ -357,7 +367,7 @@ def _call(ticket: Ticket, point: ServicePoint, actor: User | None, *, action: st
     ticket.called_at = utcnow()
     _sign_in_at(point, actor)
     _flush_serving(point)
-    _record(ticket, action, previous, actor)
+    _record(ticket, action, previous, actor, reason=reason)
 
 
 # --------------------------------------------------------- status changes
@@ -381,14 +391,15 @@ def transition_ticket(
     now = utcnow()
     if status == "called":
         _refuse(ticket, "called", ("waiting",))
-        point = _service_point(service_point_id, ticket.department_id)
+        # A ticket assigned to a room is called there unless another room is named.
+        point = _service_point(service_point_id or ticket.service_point_id, ticket.department_id)
         if ticket.service_point_id not in (None, point.id):
             raise Conflict(
                 f"Ticket {ticket.number} is assigned to another room; reassign it first.",
                 field="service_point_id",
             )
         _require_free(point)
-        _call(ticket, point, actor, action="call")
+        _call(ticket, point, actor, action="call", reason=reason)
         return ticket
     if status == "in_service":
         _refuse(ticket, "started", ("called",))
@@ -437,6 +448,41 @@ def _group_keys(ticket: Ticket, priority: str | None = None) -> list[float]:
     )
 
 
+def _place_after_next(ticket: Ticket, places: int, previous: str) -> None:
+    """Give ``ticket`` a queue_key just after the next ``places`` waiting tickets of its group.
+
+    "Next" follows the full serving order (queue_key, then id), so tickets that
+    share a key (several patients early for one 09:00 slot) are counted
+    correctly; those tied with the last one passed stay behind the skipped ticket.
+    """
+    group = list(
+        db.session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.department_id == ticket.department_id,
+                Ticket.status == "waiting",
+                Ticket.priority == ticket.priority,
+                Ticket.id != ticket.id,
+            )
+            .order_by(Ticket.queue_key, Ticket.id)
+        )
+    )
+    if previous == "waiting":
+        own = (ticket.queue_key, ticket.id)
+        group = [other for other in group if (other.queue_key, other.id) > own]
+    if not group:
+        return
+    passed = group[min(places, len(group)) - 1]
+    behind = group[min(places, len(group)) :]
+    tied = [other for other in behind if other.queue_key == passed.queue_key]
+    higher = [other.queue_key for other in behind if other.queue_key > passed.queue_key]
+    ceiling = higher[0] if higher else passed.queue_key + 3
+    step = (ceiling - passed.queue_key) / 3
+    ticket.queue_key = passed.queue_key + step
+    for other in tied:  # they were behind the one passed, so they stay behind the ticket
+        other.queue_key = passed.queue_key + 2 * step
+
+
 def override_ticket(
     ticket_id: int,
     *,
@@ -460,16 +506,7 @@ def override_ticket(
         _record(ticket, "assign", previous, actor, reason=reason, service_point_id=point.id)
     elif action == "skip":
         _refuse(ticket, "skipped", ("waiting", "called"))
-        places = current_app.config["QUEUE_SKIP_PLACES"]
-        others = (
-            [key for key in _group_keys(ticket) if key >= ticket.queue_key]
-            if (previous == "waiting")
-            else _group_keys(ticket)
-        )
-        if len(others) > places:
-            ticket.queue_key = (others[places - 1] + others[places]) / 2
-        elif others:
-            ticket.queue_key = others[-1] + 1
+        _place_after_next(ticket, current_app.config["QUEUE_SKIP_PLACES"], previous)
         if previous == "called":
             ticket.service_point_id = None
             ticket.clinician_id = None
@@ -631,7 +668,9 @@ class QueueState:
             f"{ticket.id}:{ticket.status}:{ticket.recall_count}:{ticket.updated_at.timestamp()}"
             for ticket in self.called + self.in_service
         ]
-        return f"{self.department.id}-{hash(tuple(parts)) & 0xFFFFFFFF:08x}-{len(parts)}"
+        # A stable digest (not hash(), which differs between server processes).
+        digest = hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
+        return f"{self.department.id}-{digest}-{len(parts)}"
 
 
 def queue_state(department_id: int) -> QueueState:

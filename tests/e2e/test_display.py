@@ -1,0 +1,217 @@
+"""Journey: the waiting-room display announces calls one after another, never shows a name,
+and says so when it loses the server; the patient's ticket page follows the queue by itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from playwright.sync_api import ConsoleMessage, Page, expect
+from sqlalchemy import select
+
+from tests.e2e.accessibility import assert_accessible
+from tests.factories import PatientFactory
+from webapp.departments.models import Department, ServicePoint
+from webapp.extensions import db
+from webapp.queue import services as queue
+from webapp.queue.models import Ticket
+
+FIRST_NAMES = ("Zebulon", "Ottoline")
+LAST_NAME = "Quartermaine"
+
+# Record what the display says instead of saying it: speak() keeps the text and fires the
+# utterance's `end` a little later, as a real voice would; cancel() is counted (it must stay 0).
+RECORD_SPEECH = """
+window.__spoken = [];
+window.__cancelled = 0;
+(function () {
+  var recorder = {
+    speak: function (utterance) {
+      window.__spoken.push(utterance.text);
+      setTimeout(function () { utterance.dispatchEvent(new Event("end")); }, 150);
+    },
+    cancel: function () { window.__cancelled += 1; },
+    getVoices: function () { return []; },
+    speaking: false, pending: false, paused: false
+  };
+  if (window.speechSynthesis) {
+    window.speechSynthesis.speak = recorder.speak;
+    window.speechSynthesis.cancel = recorder.cancel;
+  } else {
+    Object.defineProperty(window, "speechSynthesis", { value: recorder });
+  }
+})();
+"""
+
+
+def spoken(number: str, room: str) -> str:
+    return f"Ticket {' '.join(re.sub(r'[^A-Za-z0-9]', '', number))}, please go to {room}"
+
+
+def _watch_csp(page: Page) -> list[str]:
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    return problems
+
+
+# Every transaction on the live server's SQLite file starts with BEGIN IMMEDIATE, so the test
+# never leaves one open: each helper reads plain values and commits before it returns.
+
+
+def _free_rooms(department_id: int) -> list[tuple[int, str]]:
+    busy = select(Ticket.service_point_id).where(
+        Ticket.status.in_(("called", "in_service")), Ticket.service_point_id.is_not(None)
+    )
+    rooms = [
+        (point_id, name)
+        for point_id, name in db.session.execute(
+            select(ServicePoint.id, ServicePoint.name)
+            .where(
+                ServicePoint.department_id == department_id,
+                ServicePoint.active.is_(True),
+                ServicePoint.id.not_in(busy),
+            )
+            .order_by(ServicePoint.name)
+        )
+    ]
+    db.session.commit()
+    return rooms
+
+
+def _check_in(department_id: int, first_name: str) -> tuple[int, str, str]:
+    """A walk-in's ticket: (id, number, status token)."""
+    patient = PatientFactory(first_name=first_name, last_name=LAST_NAME)
+    ticket = queue.check_in(actor=None, patient_id=patient.id, department_id=department_id)
+    checked_in = (ticket.id, ticket.number, ticket.status_token)
+    db.session.commit()
+    return checked_in
+
+
+def _finish(ticket_ids: list[int]) -> None:
+    """Leave the shared live server's rooms free for the other journeys."""
+    db.session.rollback()
+    for ticket_id in ticket_ids:
+        status = db.session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
+        if status == "called":
+            queue.transition_ticket(ticket_id, status="in_service", actor=None)
+            status = "in_service"
+        if status == "in_service":
+            queue.transition_ticket(ticket_id, status="completed", actor=None)
+        elif status == "waiting":
+            queue.transition_ticket(ticket_id, status="cancelled", actor=None)
+    db.session.commit()
+
+
+@pytest.fixture
+def gm(live_app: Flask) -> Iterator[int]:
+    """The demo GM department's id, inside an app context of the live app."""
+    with live_app.app_context():
+        department_id = db.session.scalar(select(Department.id).where(Department.code == "GM"))
+        db.session.commit()
+        assert department_id is not None, "the demo data has no GM department"
+        yield department_id
+        db.session.remove()
+
+
+def test_the_display_announces_calls_in_order_and_shows_when_it_is_offline(
+    page: Page, live_server: str, gm: int
+) -> None:
+    page.set_default_timeout(10_000)
+    csp_problems = _watch_csp(page)
+    page.add_init_script(RECORD_SPEECH)
+    page.goto(f"{live_server}/display/GM")
+
+    overlay = page.locator("#start-overlay")
+    expect(overlay).to_contain_text("Click or press any key to start")
+    page.keyboard.press("Enter")
+    expect(overlay).to_be_hidden()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    assert_accessible(page)
+
+    # Two rooms call at once: both are announced, one after the other, in the order called.
+    rooms = _free_rooms(gm)[:2]
+    assert len(rooms) == 2, "two free GM rooms are needed"
+    called: list[tuple[int, str]] = []
+    try:
+        for first_name in FIRST_NAMES:
+            _check_in(gm, first_name)
+        for room_id, _room in rooms:  # both calls in one transaction: they land together
+            ticket = queue.call_next(service_point_id=room_id, actor=None)
+            assert ticket is not None
+            called.append((ticket.id, ticket.number))
+        db.session.commit()
+        expected = [
+            spoken(number, room)
+            for (_id, number), (_room_id, room) in zip(called, rooms, strict=True)
+        ]
+
+        page.wait_for_function("() => window.__spoken.length >= 2", timeout=12_000)
+        assert page.evaluate("window.__spoken") == expected
+        assert page.evaluate("window.__cancelled") == 0
+        expect(page.locator("#now-number")).to_have_text(called[-1][1])
+        expect(page.locator("#now-room")).to_have_text(rooms[-1][1])
+        expect(page.locator("#recent-calls")).to_contain_text(called[0][1])
+        text = page.locator("body").inner_text()
+        for name in (*FIRST_NAMES, LAST_NAME):
+            assert name not in text and name not in page.content()
+
+        # The server stops answering: the banner says so; it answers again: the banner goes.
+        banner = page.get_by_text("Connection lost — this screen may be out of date")
+        page.route("**/display/GM/state.json", lambda route: route.abort())
+        expect(banner).to_be_visible(timeout=12_000)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+        page.unroute("**/display/GM/state.json")
+        expect(banner).to_be_hidden(timeout=12_000)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+        assert page.evaluate("window.__spoken") == expected  # nothing announced twice
+        assert csp_problems == []
+    finally:
+        _finish([ticket_id for ticket_id, _number in called])
+
+
+def test_the_ticket_page_follows_the_queue_by_itself(page: Page, live_server: str, gm: int) -> None:
+    page.set_default_timeout(10_000)
+    csp_problems = _watch_csp(page)
+    rooms = _free_rooms(gm)
+    assert rooms, "a free GM room is needed"
+    ticket_ids: list[int] = []
+    try:
+        ticket_id, number, token = _check_in(gm, FIRST_NAMES[0])
+        ticket_ids.append(ticket_id)
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{live_server}/t/{token}")
+        expect(page.locator(".ticket-number")).to_have_text(number)
+        expect(page.locator("#ticket-status")).to_contain_text(
+            re.compile("You are next|ahead of you")
+        )
+        assert_accessible(page)
+
+        # Call everyone ahead, then this patient, into free rooms as they come.
+        for room_id, room in rooms:
+            called = queue.call_next(service_point_id=room_id, actor=None)
+            called_id = called.id if called is not None else None
+            db.session.commit()
+            assert called_id is not None
+            ticket_ids.append(called_id)
+            if called_id == ticket_id:
+                expected_room = room
+                break
+        else:
+            pytest.fail("the patient was not reached with the free rooms")
+
+        expect(page.get_by_text(f"Please go to {expected_room}")).to_be_visible(timeout=12_000)
+        expect(page).to_have_title(re.compile(f"Please go to {expected_room}"))
+        for name in (FIRST_NAMES[0], LAST_NAME):
+            assert name not in page.content()
+        assert_accessible(page)
+        assert csp_problems == []
+    finally:
+        _finish(ticket_ids)

@@ -1,0 +1,132 @@
+"""Journey: a receptionist checks two patients in on the board; a clinician at Room 1 calls,
+starts and completes the first, then transfers the second to the Laboratory. The board follows
+every change by itself (htmx polling), and the waiting-room display shows the call if it exists."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.accessibility import assert_accessible
+from webapp.extensions import db
+from webapp.patients.models import Patient
+
+TIMEOUT = 10_000
+
+
+def _patient(live_app: Flask, first: str, last: str) -> None:
+    with live_app.app_context():
+        db.session.add(
+            Patient(
+                first_name=first,
+                last_name=last,
+                date_of_birth=date(1975, 3, 2),
+                mrn=f"QJ-{last.upper()}",
+                sms_opt_in=False,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+
+
+def _sign_in(page: Page, live_server: str, username: str, password: str) -> None:
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+
+
+def _check_in(board: Page, last_name: str) -> str:
+    """Check a patient in from the board with the "/" shortcut; return the ticket number."""
+    board.locator("body").press("/")
+    expect(board.get_by_label("Find a patient")).to_be_focused()
+    board.keyboard.type(last_name)
+    choice = board.locator("#checkin-results").get_by_text(last_name)
+    expect(choice).to_be_visible(timeout=TIMEOUT)
+    choice.click()
+    board.get_by_label("Department").select_option(label="General Medicine")
+    board.get_by_label("Priority").select_option("emergency")
+    board.get_by_role("button", name="Check in", exact=True).click()
+    flash = board.locator(".flash-success")
+    expect(flash).to_contain_text("ticket GM-", timeout=TIMEOUT)
+    number = re.search(r"GM-\d{3}", flash.inner_text())
+    assert number is not None
+    expect(flash.get_by_role("link", name=f"Print ticket {number.group(0)}")).to_be_visible()
+    return number.group(0)
+
+
+def test_reception_and_clinician_run_the_queue(
+    browser: Browser, live_app: Flask, live_server: str
+) -> None:
+    _patient(live_app, "Journey", "Queuewalker")
+    _patient(live_app, "Journey", "Labtransfer")
+
+    reception = browser.new_context(viewport={"width": 1366, "height": 900})
+    clinic = browser.new_context(viewport={"width": 1366, "height": 768})
+    for context in (reception, clinic):
+        context.set_default_timeout(TIMEOUT)
+    try:
+        board = reception.new_page()
+        _sign_in(board, live_server, "reception", "reception-demo-1")
+        board.goto(f"{live_server}/queue")
+        expect(board.get_by_role("heading", name="Queue board")).to_be_visible()
+        first = _check_in(board, "Queuewalker")
+        rows = board.locator("#board-rows")
+        expect(rows.locator(f'tr[data-ticket="{first}"]')).to_contain_text("Emergency")
+        assert_accessible(board)
+
+        # The clinician opens the workstation in another browser, chooses Room 1, presses C.
+        desk = clinic.new_page()
+        _sign_in(desk, live_server, "clinician", "clinician-demo-1")
+        desk.goto(f"{live_server}/workstation")
+        desk.get_by_label("Service point").select_option(label="Room 1")
+        desk.get_by_role("button", name="Use this room").click()
+        expect(
+            desk.get_by_role("heading", name=re.compile("Room 1, General Medicine"))
+        ).to_be_visible()
+        expect(desk.get_by_role("button", name=re.compile("^Start"))).to_be_disabled()
+        desk.locator("body").press("c")
+        expect(desk.locator(".ws-ticket")).to_have_text(first)
+        expect(desk.locator(".ws-current")).to_contain_text("Queuewalker")
+        expect(desk.get_by_role("button", name=re.compile("^Call next"))).to_be_disabled()
+        no_scroll = desk.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+        assert no_scroll, "the workstation scrolls at 1366×768"
+        assert_accessible(desk)
+
+        # The board follows by itself: the ticket moves to "Called" with the room.
+        called = rows.locator(f'li[data-ticket="{first}"]')
+        expect(called).to_contain_text("Room 1", timeout=TIMEOUT)
+
+        # The waiting-room display, when that page exists, shows the call.
+        if board.request.get(f"{live_server}/display/GM").status == 200:
+            display = reception.new_page()
+            display.goto(f"{live_server}/display/GM")
+            expect(display.get_by_text(first).first).to_be_visible(timeout=TIMEOUT)
+            display.close()
+
+        desk.get_by_role("button", name=re.compile("^Start")).click()
+        expect(desk.locator(".ws-current")).to_contain_text("In service")
+        desk.get_by_role("button", name=re.compile("^Complete")).click()
+        expect(desk.locator(".flash-success")).to_contain_text(f"{first} is completed")
+        expect(desk.get_by_text("Nobody at Room 1")).to_be_visible()
+        expect(called).to_have_count(0, timeout=TIMEOUT)
+
+        # A second patient is called and sent on to the Laboratory from the workstation.
+        second = _check_in(board, "Labtransfer")
+        desk.get_by_role("button", name=re.compile("^Call next")).click()
+        expect(desk.locator(".ws-ticket")).to_have_text(second)
+        desk.locator("body").press("t")
+        expect(desk.get_by_label("Transfer to")).to_be_focused()
+        desk.get_by_label("Transfer to").select_option(label="Laboratory (LAB)")
+        desk.get_by_label("Reason").fill("Blood test")
+        desk.get_by_role("button", name=f"Transfer {second}").click()
+        expect(desk.locator(".flash-success")).to_contain_text("transferred to Laboratory as LAB-")
+        expect(rows.get_by_text("Labtransfer")).to_be_visible(timeout=TIMEOUT)
+        expect(rows.locator(f'[data-ticket="{second}"]')).to_have_count(0, timeout=TIMEOUT)
+    finally:
+        reception.close()
+        clinic.close()

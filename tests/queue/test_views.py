@@ -1,0 +1,434 @@
+"""The reception board: access, check-in, overrides, the polled partial."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from tests.admin.helpers import flashes, page_text
+from tests.factories import (
+    AppointmentFactory,
+    DepartmentFactory,
+    PatientFactory,
+    ServicePointFactory,
+)
+from webapp.appointments.models import Appointment
+from webapp.departments.models import Department, ServicePoint
+from webapp.extensions import db
+from webapp.patients.models import Patient
+from webapp.queue.models import QueueEvent, Ticket
+from webapp.queue.services import call_next, check_in
+
+
+@pytest.fixture
+def gm(app: Flask) -> Department:
+    department = DepartmentFactory(code="GM", name="General Medicine")
+    db.session.commit()
+    return department
+
+
+@pytest.fixture
+def lab(app: Flask) -> Iterator[Department]:
+    department = DepartmentFactory(code="LAB", name="Laboratory")
+    db.session.commit()
+    yield department
+    unlink_transfer_chains()
+
+
+def unlink_transfer_chains() -> None:
+    """SQLite's drop_all deletes tickets row by row; a transfer chain's RESTRICT key trips it."""
+    db.session.rollback()
+    db.session.execute(update(Ticket).values(transferred_from_id=None))
+    db.session.commit()
+
+
+@pytest.fixture
+def room(gm: Department) -> ServicePoint:
+    point = ServicePointFactory(department=gm, name="Room 1")
+    db.session.commit()
+    return point
+
+
+@pytest.fixture
+def ada_patient(app: Flask) -> Patient:
+    patient = PatientFactory(first_name="Ada", last_name="Lovelace", mrn="MRN00000777")
+    db.session.commit()
+    return patient
+
+
+def _ticket(patient: Patient, department: Department, priority: str = "routine") -> Ticket:
+    ticket = check_in(
+        actor=None, patient_id=patient.id, department_id=department.id, priority=priority
+    )
+    db.session.commit()
+    return ticket
+
+
+def _events(ticket_id: int, action: str) -> list[QueueEvent]:
+    return list(
+        db.session.scalars(
+            select(QueueEvent).where(QueueEvent.ticket_id == ticket_id, QueueEvent.action == action)
+        )
+    )
+
+
+def _reload(ticket: Ticket) -> Ticket:
+    db.session.expire_all()
+    fresh = db.session.get(Ticket, ticket.id)
+    assert fresh is not None
+    return fresh
+
+
+def _version(body: str) -> str:
+    match = re.search(r'data-version="([^"]+)"', body)
+    assert match is not None
+    return match.group(1)
+
+
+# ------------------------------------------------------------------ access
+
+PAGES = ["/queue", "/queue/board-partial", "/queue/patient-search?q=a"]
+POSTS = [
+    "/queue/check-in",
+    "/queue/check-in-appointment",
+    "/queue/tickets/1/override",
+    "/queue/tickets/1/status",
+]
+
+
+@pytest.mark.parametrize("path", [*PAGES, *POSTS])
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
+    response = client.post(path) if path in POSTS else client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", [*POSTS, "/queue/patient-search?q=a"])
+def test_clinicians_cannot_check_in_or_override(
+    as_clinician: FlaskClient, gm: Department, path: str
+) -> None:
+    response = as_clinician.post(path) if path in POSTS else as_clinician.get(path)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["as_receptionist", "as_clinician", "as_admin"])
+def test_staff_see_the_board(
+    request: pytest.FixtureRequest, persona: str, gm: Department, ada_patient: Patient
+) -> None:
+    client: FlaskClient = request.getfixturevalue(persona)
+    _ticket(ada_patient, gm)
+    body = page_text(client.get("/queue"))
+    assert "General Medicine" in body
+    assert "GM-001" in body and "Ada Lovelace" in body
+    assert "walk-in" in body
+    if persona == "as_clinician":
+        assert "Check in a walk-in" not in body and "Actions for GM-001" not in body
+    else:
+        assert "Check in a walk-in" in body and "Actions for GM-001" in body
+    assert client.get("/queue/board-partial").status_code == 200
+
+
+def test_one_department_or_all(
+    as_receptionist: FlaskClient, gm: Department, lab: Department, ada_patient: Patient
+) -> None:
+    _ticket(ada_patient, lab)
+    everything = page_text(as_receptionist.get("/queue"))
+    assert "General Medicine" in everything and "LAB-001" in everything
+    only_gm = page_text(as_receptionist.get(f"/queue?department_id={gm.id}"))
+    assert 'id="dept-' + str(gm.id) in only_gm
+    assert "LAB-001" not in only_gm
+    assert as_receptionist.get("/queue?department_id=9999").status_code == 404
+
+
+def test_waiting_rows_show_order_priority_appointment_and_long_waits(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    other = PatientFactory(first_name="Alan", last_name="Turing")
+    db.session.commit()
+    routine = _ticket(ada_patient, gm)
+    urgent = _ticket(other, gm, priority="urgent")
+    routine.checked_in_at = routine.checked_in_at - timedelta(minutes=45)
+    db.session.commit()
+    body = page_text(as_receptionist.get("/queue"))
+    assert body.index(urgent.number) < body.index(routine.number)  # serving order
+    assert "Urgent" in body and "Routine" in body
+    row = re.search(
+        rf'<tr class="waiting-row long-wait" data-ticket="{routine.number}">.*?</tr>',
+        body,
+        re.DOTALL,
+    )
+    assert row is not None and "Long wait" in row.group(0) and "45 min" in row.group(0)
+    urgent_row = re.search(rf'<tr class="waiting-row" data-ticket="{urgent.number}">', body)
+    assert urgent_row is not None
+
+
+def test_called_and_in_service_sections_show_the_room_and_recalls(
+    as_receptionist: FlaskClient, gm: Department, room: ServicePoint, ada_patient: Patient
+) -> None:
+    ticket = _ticket(ada_patient, gm)
+    call_next(service_point_id=room.id, actor=None)
+    ticket = _reload(ticket)
+    ticket.recall_count = 2
+    db.session.commit()
+    body = page_text(as_receptionist.get("/queue"))
+    assert "Room 1" in body and "recalled 2×" in body
+
+
+# ---------------------------------------------------------------- check-in
+
+
+def test_patient_search_finds_the_patient(
+    as_receptionist: FlaskClient, ada_patient: Patient
+) -> None:
+    body = page_text(
+        as_receptionist.get("/queue/patient-search?q=Lovel", headers={"HX-Request": "true"})
+    )
+    assert "Lovelace, Ada" in body and f'value="{ada_patient.id}"' in body
+    assert "<html" not in body
+    nothing = page_text(as_receptionist.get("/queue/patient-search?q=zzzz"))
+    assert "No patient matches" in nothing
+
+
+def test_check_in_a_walk_in_from_the_board(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    response = as_receptionist.post(
+        f"/queue/check-in?department_id={gm.id}",
+        data={"patient_id": ada_patient.id, "department_id": gm.id, "priority": "urgent"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/queue?department_id={gm.id}"
+    ticket = db.session.scalar(select(Ticket).where(Ticket.patient_id == ada_patient.id))
+    assert ticket is not None and ticket.priority == "urgent" and ticket.status == "waiting"
+    body = page_text(as_receptionist.get(response.headers["Location"]))
+    assert "Checked in Ada Lovelace: ticket GM-001" in " ".join(flashes(body))
+    assert f'href="/tickets/{ticket.id}/print"' in body
+
+
+def test_check_in_twice_flashes_and_keeps_one_ticket(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    _ticket(ada_patient, gm)
+    response = as_receptionist.post(
+        "/queue/check-in",
+        data={"patient_id": ada_patient.id, "department_id": gm.id, "priority": "routine"},
+        follow_redirects=True,
+    )
+    assert any("already has ticket GM-001" in message for message in flashes(page_text(response)))
+    assert len(list(db.session.scalars(select(Ticket)))) == 1
+
+
+def test_check_in_without_a_patient_asks_for_one(
+    as_receptionist: FlaskClient, gm: Department
+) -> None:
+    response = as_receptionist.post(
+        "/queue/check-in", data={"department_id": gm.id}, follow_redirects=True
+    )
+    assert any("Find the patient" in message for message in flashes(page_text(response)))
+    assert db.session.scalar(select(Ticket)) is None
+
+
+def test_check_in_an_appointment_in_one_click(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    appointment = AppointmentFactory(patient=ada_patient, department=gm, reason="Cough")
+    db.session.commit()
+    board = page_text(as_receptionist.get("/queue"))
+    assert "Today’s booked appointments (1)" in board and "Cough" in board
+    response = as_receptionist.post(
+        "/queue/check-in-appointment",
+        data={"appointment_id": appointment.id},
+        follow_redirects=True,
+    )
+    assert any("ticket GM-001" in message for message in flashes(page_text(response)))
+    ticket = db.session.scalar(select(Ticket))
+    assert ticket is not None and ticket.appointment_id == appointment.id
+    assert db.session.get(Appointment, appointment.id).status == "checked_in"  # type: ignore[union-attr]
+    again = as_receptionist.post(
+        "/queue/check-in-appointment",
+        data={"appointment_id": appointment.id},
+        follow_redirects=True,
+    )
+    assert any("only a booked appointment" in message for message in flashes(page_text(again)))
+
+
+# --------------------------------------------------------------- overrides
+
+
+@pytest.fixture
+def two_waiting(gm: Department, ada_patient: Patient) -> tuple[Ticket, Ticket]:
+    other = PatientFactory(first_name="Alan", last_name="Turing")
+    db.session.commit()
+    return _ticket(ada_patient, gm), _ticket(other, gm)
+
+
+def _override(client: FlaskClient, ticket: Ticket, **data: object) -> list[str]:
+    response = client.post(
+        f"/queue/tickets/{ticket.id}/override",
+        data={"reason": "Test", **data},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    return flashes(page_text(response))
+
+
+def test_skip(as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket]) -> None:
+    first, second = two_waiting
+    messages = _override(as_receptionist, first, action="skip", reason="Stepped out")
+    assert any("skipped" in message for message in messages)
+    assert _reload(first).skip_count == 1
+    assert _reload(first).queue_key > _reload(second).queue_key
+    assert _events(first.id, "skip")[0].reason == "Stepped out"
+
+
+def test_move_to_front(as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket]) -> None:
+    first, second = two_waiting
+    _override(as_receptionist, second, action="move_to_front", reason="Elderly")
+    assert _reload(second).queue_key < _reload(first).queue_key
+    assert _events(second.id, "move_to_front")[0].reason == "Elderly"
+
+
+def test_set_priority(as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket]) -> None:
+    first, _ = two_waiting
+    messages = _override(as_receptionist, first, action="set_priority", priority="emergency")
+    assert any("now emergency" in message for message in messages)
+    assert _reload(first).priority == "emergency"
+    assert len(_events(first.id, "set_priority")) == 1
+
+
+def test_assign_to_a_room(
+    as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket], room: ServicePoint
+) -> None:
+    first, _ = two_waiting
+    messages = _override(as_receptionist, first, action="assign", service_point_id=room.id)
+    assert any("assigned to Room 1" in message for message in messages)
+    assert _reload(first).service_point_id == room.id
+    assert len(_events(first.id, "assign")) == 1
+
+
+def test_transfer(
+    as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket], lab: Department
+) -> None:
+    first, _ = two_waiting
+    messages = _override(as_receptionist, first, action="transfer", department_id=lab.id)
+    assert any("transferred to Laboratory as LAB-001" in message for message in messages)
+    assert _reload(first).status == "transferred"
+    assert len(_events(first.id, "transfer")) == 1
+
+
+def test_cancel(as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket]) -> None:
+    first, _ = two_waiting
+    response = as_receptionist.post(
+        f"/queue/tickets/{first.id}/status",
+        data={"status": "cancelled", "reason": "Went home"},
+        follow_redirects=True,
+    )
+    assert any("now cancelled" in message for message in flashes(page_text(response)))
+    assert _reload(first).status == "cancelled"
+    assert _events(first.id, "cancel")[0].reason == "Went home"
+
+
+def test_an_override_needs_a_reason(
+    as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket]
+) -> None:
+    first, _ = two_waiting
+    key = first.queue_key
+    messages = _override(as_receptionist, first, action="move_to_front", reason="  ")
+    assert any("Give a reason" in message for message in messages)
+    assert _reload(first).queue_key == key
+    assert _events(first.id, "move_to_front") == []
+
+
+def test_an_illegal_override_flashes_and_changes_nothing(
+    as_admin: FlaskClient, gm: Department, room: ServicePoint, ada_patient: Patient
+) -> None:
+    ticket = _ticket(ada_patient, gm)
+    call_next(service_point_id=room.id, actor=None)
+    db.session.commit()
+    before = len(list(db.session.scalars(select(QueueEvent))))
+    messages = _override(as_admin, ticket, action="move_to_front", reason="Try")
+    assert any("it can be moved to the front only while it is waiting" in m for m in messages)
+    cancel = as_admin.post(
+        f"/queue/tickets/{ticket.id}/status",
+        data={"status": "cancelled", "reason": "Try"},
+        follow_redirects=True,
+    )
+    assert any(
+        "it can be cancelled only while it is waiting" in m for m in flashes(page_text(cancel))
+    )
+    assert _reload(ticket).status == "called"
+    assert len(list(db.session.scalars(select(QueueEvent)))) == before
+
+
+def test_overrides_keep_the_department_filter(
+    as_receptionist: FlaskClient, two_waiting: tuple[Ticket, Ticket], gm: Department
+) -> None:
+    first, _ = two_waiting
+    response = as_receptionist.post(
+        f"/queue/tickets/{first.id}/override?department_id={gm.id}",
+        data={"action": "skip", "reason": "x"},
+    )
+    assert response.headers["Location"] == f"/queue?department_id={gm.id}"
+
+
+# ------------------------------------------------------------ the polled partial
+
+
+def test_the_partial_answers_204_until_something_changes(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    ticket = _ticket(ada_patient, gm)
+    url = "/queue/board-partial"
+    first = as_receptionist.get(
+        url, query_string={"department_id": gm.id}, headers={"HX-Request": "true"}
+    )
+    assert first.status_code == 200
+    body = page_text(first)
+    assert ticket.number in body and "<html" not in body and "Check in a walk-in" not in body
+    version = _version(body)
+    assert f'"version": "{version}"' in body  # the poll sends it back (hx-vals)
+
+    idle = as_receptionist.get(url, query_string={"department_id": gm.id, "version": version})
+    assert idle.status_code == 204 and idle.get_data() == b""
+
+    as_receptionist.post(
+        f"/queue/tickets/{ticket.id}/override",
+        data={"action": "set_priority", "priority": "urgent", "reason": "Pain"},
+    )
+    changed = as_receptionist.get(url, query_string={"department_id": gm.id, "version": version})
+    assert changed.status_code == 200
+    new_version = _version(page_text(changed))
+    assert new_version != version
+    again = as_receptionist.get(url, query_string={"department_id": gm.id, "version": new_version})
+    assert again.status_code == 204
+
+
+def test_the_board_version_covers_every_department_shown(
+    as_receptionist: FlaskClient, gm: Department, lab: Department, ada_patient: Patient
+) -> None:
+    version = _version(page_text(as_receptionist.get("/queue")))
+    assert (
+        as_receptionist.get("/queue/board-partial", query_string={"version": version}).status_code
+        == 204
+    )
+    _ticket(ada_patient, lab)
+    assert (
+        as_receptionist.get("/queue/board-partial", query_string={"version": version}).status_code
+        == 200
+    )
+
+
+def test_the_board_loads_its_script_and_keeps_check_in_outside_the_polled_rows(
+    as_receptionist: FlaskClient, gm: Department
+) -> None:
+    body = page_text(as_receptionist.get("/queue"))
+    assert "/static/js/queue.js" in body and "<script>" not in body
+    rows_start = body.index('id="board-rows"')
+    assert body.index('id="checkin-form"') < rows_start
+    assert 'hx-trigger="every 4s"' in body

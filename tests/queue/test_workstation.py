@@ -1,0 +1,261 @@
+"""The clinician workstation: choosing a room, and every button changing the ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from tests.admin.helpers import flashes, page_text
+from tests.factories import (
+    AppointmentFactory,
+    DepartmentFactory,
+    PatientFactory,
+    ServicePointFactory,
+)
+from webapp.departments.models import Department, ServicePoint
+from webapp.extensions import db
+from webapp.patients.models import Patient
+from webapp.queue.models import QueueEvent, Ticket
+from webapp.queue.services import call_next, check_in
+
+
+@pytest.fixture
+def gm(app: Flask) -> Iterator[Department]:
+    department = DepartmentFactory(code="GM", name="General Medicine")
+    DepartmentFactory(code="LAB", name="Laboratory")
+    db.session.commit()
+    yield department
+    db.session.rollback()  # SQLite's drop_all trips over transfer chains (RESTRICT key)
+    db.session.execute(update(Ticket).values(transferred_from_id=None))
+    db.session.commit()
+
+
+@pytest.fixture
+def lab(gm: Department) -> Department:
+    department = db.session.scalar(select(Department).where(Department.code == "LAB"))
+    assert department is not None
+    return department
+
+
+@pytest.fixture
+def room1(gm: Department) -> ServicePoint:
+    point = ServicePointFactory(department=gm, name="Room 1")
+    db.session.commit()
+    return point
+
+
+@pytest.fixture
+def room2(gm: Department) -> ServicePoint:
+    point = ServicePointFactory(department=gm, name="Room 2")
+    db.session.commit()
+    return point
+
+
+@pytest.fixture
+def ada(app: Flask) -> Patient:
+    patient = PatientFactory(first_name="Ada", last_name="Lovelace")
+    db.session.commit()
+    return patient
+
+
+def _ticket(patient: Patient, department: Department) -> Ticket:
+    ticket = check_in(actor=None, patient_id=patient.id, department_id=department.id)
+    db.session.commit()
+    return ticket
+
+
+def _reload(ticket: Ticket) -> Ticket:
+    db.session.expire_all()
+    fresh = db.session.get(Ticket, ticket.id)
+    assert fresh is not None
+    return fresh
+
+
+def _at(client: FlaskClient, point: ServicePoint) -> None:
+    response = client.post("/workstation/service-point", data={"service_point_id": point.id})
+    assert response.status_code == 302
+
+
+def _press(client: FlaskClient, action: str, ticket: Ticket | None = None, **data: object) -> str:
+    form = {"ticket_id": ticket.id} if ticket else {}
+    response = client.post(f"/workstation/{action}", data={**form, **data}, follow_redirects=True)
+    assert response.status_code == 200
+    return " ".join(flashes(page_text(response)))
+
+
+def _events(ticket: Ticket) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(QueueEvent.action)
+            .where(QueueEvent.ticket_id == ticket.id)
+            .order_by(QueueEvent.id)
+        )
+    )
+
+
+ACTIONS = ["call-next", "recall", "start", "complete", "no-show", "return", "transfer"]
+
+
+@pytest.mark.parametrize("path", ["/workstation"])
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("action", [*ACTIONS, "service-point"])
+def test_anonymous_posts_are_sent_to_sign_in(client: FlaskClient, action: str) -> None:
+    response = client.post(f"/workstation/{action}")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("action", [*ACTIONS, "service-point"])
+def test_receptionists_cannot_use_the_workstation(
+    as_receptionist: FlaskClient, action: str
+) -> None:
+    assert as_receptionist.get("/workstation").status_code == 403
+    assert as_receptionist.post(f"/workstation/{action}").status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["as_clinician", "as_admin"])
+def test_clinicians_and_admins_choose_a_room_that_is_remembered(
+    request: pytest.FixtureRequest, persona: str, room1: ServicePoint
+) -> None:
+    client: FlaskClient = request.getfixturevalue(persona)
+    first = page_text(client.get("/workstation"))
+    assert "Choose the room or counter you are working at" in first
+    _at(client, room1)
+    body = page_text(client.get("/workstation"))
+    assert "Room 1, General Medicine" in body
+    assert "/static/js/workstation.js" in body and "<script>" not in body
+
+
+def test_buttons_show_shortcuts_and_illegal_ones_are_disabled_with_a_reason(
+    as_clinician: FlaskClient, room1: ServicePoint, ada: Patient
+) -> None:
+    _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    body = page_text(as_clinician.get("/workstation"))
+    for label, key in [
+        ("Call next", "C"),
+        ("Recall", "R"),
+        ("Start", "S"),
+        ("Complete", "D"),
+        ("No-show", "N"),
+        ("Return to queue", "Q"),
+        ("Transfer…", "T"),
+    ]:
+        assert f"{label} <kbd>{key}</kbd>" in body
+    assert 'data-shortcut="C" aria-keyshortcuts="C">Call next' in body  # enabled
+    assert (
+        'data-shortcut="S" aria-keyshortcuts="S" disabled title="Nobody is being served here'
+        in body
+    )
+    assert "Next in line" in body and "GM-001" in body and "Ada Lovelace" in body
+
+
+def test_call_next_recall_start_complete(
+    as_clinician: FlaskClient, room1: ServicePoint, ada: Patient
+) -> None:
+    appointment = AppointmentFactory(patient=ada, department=room1.department, reason="Knee pain")
+    db.session.commit()
+    ticket = check_in(actor=None, appointment_id=appointment.id)
+    db.session.commit()
+    _at(as_clinician, room1)
+
+    assert "Called GM-001 to Room 1" in _press(as_clinician, "call-next")
+    ticket = _reload(ticket)
+    assert ticket.status == "called" and ticket.service_point_id == room1.id
+    body = page_text(as_clinician.get("/workstation"))
+    assert 'class="ws-ticket">GM-001' in body and "Knee pain" in body and "Ada Lovelace" in body
+    assert 'data-shortcut="C" aria-keyshortcuts="C" disabled title="Finish GM-001 first' in body
+
+    assert "recall 1" in _press(as_clinician, "recall", ticket)
+    assert _reload(ticket).recall_count == 1
+
+    assert "in service" in _press(as_clinician, "start", ticket)
+    assert _reload(ticket).status == "in_service"
+    body = page_text(as_clinician.get("/workstation"))
+    assert 'data-shortcut="R" aria-keyshortcuts="R" disabled title="GM-001 is in service' in body
+
+    assert "completed" in _press(as_clinician, "complete", ticket)
+    assert _reload(ticket).status == "completed"
+    assert _events(ticket) == ["check_in", "call", "recall", "start", "complete"]
+
+
+def test_no_show(as_clinician: FlaskClient, room1: ServicePoint, ada: Patient) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    assert "no-show" in _press(as_clinician, "no-show", ticket)
+    assert _reload(ticket).status == "no_show"
+
+
+def test_return_to_queue(as_clinician: FlaskClient, room1: ServicePoint, ada: Patient) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    assert "back in the queue" in _press(as_clinician, "return", ticket)
+    ticket = _reload(ticket)
+    assert ticket.status == "waiting" and ticket.service_point_id is None
+
+
+def test_transfer(
+    as_clinician: FlaskClient, room1: ServicePoint, lab: Department, ada: Patient
+) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    _press(as_clinician, "start", ticket)
+    message = _press(as_clinician, "transfer", ticket, department_id=lab.id, reason="Bloods")
+    assert "transferred to Laboratory as LAB-001" in message
+    assert _reload(ticket).status == "transferred"
+    follow_up = db.session.scalar(select(Ticket).where(Ticket.department_id == lab.id))
+    assert follow_up is not None and follow_up.status == "waiting"
+
+
+def test_nobody_waiting(as_clinician: FlaskClient, room1: ServicePoint) -> None:
+    _at(as_clinician, room1)
+    assert "Nobody waiting" in _press(as_clinician, "call-next")
+
+
+def test_call_next_is_refused_while_the_room_is_busy(
+    as_clinician: FlaskClient, room1: ServicePoint, ada: Patient
+) -> None:
+    first = _ticket(ada, room1.department)
+    second = _ticket(PatientFactory(), room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    message = _press(as_clinician, "call-next")
+    assert "Room 1 is still serving GM-001" in message
+    assert _reload(first).status == "called" and _reload(second).status == "waiting"
+
+
+def test_an_illegal_move_flashes_and_changes_nothing(
+    as_clinician: FlaskClient, room1: ServicePoint, ada: Patient
+) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    message = _press(as_clinician, "complete", ticket)
+    assert "it can be completed only while it is in service" in message
+    assert _reload(ticket).status == "called"
+    assert _events(ticket) == ["check_in", "call"]
+
+
+def test_a_stale_screen_does_not_act_on_another_patient(
+    as_clinician: FlaskClient, room1: ServicePoint, room2: ServicePoint, ada: Patient
+) -> None:
+    ticket = _ticket(ada, room1.department)
+    call_next(service_point_id=room2.id, actor=None)
+    db.session.commit()
+    _at(as_clinician, room1)
+    assert "changed" in _press(as_clinician, "start", ticket)
+    assert _reload(ticket).status == "called"
+
+
+def test_actions_need_a_room_first(as_clinician: FlaskClient, room1: ServicePoint) -> None:
+    assert "Choose your room" in _press(as_clinician, "call-next")

@@ -1,0 +1,1 @@
+"""Tests of the patient ticket page and the printed ticket."""

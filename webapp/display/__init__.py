@@ -1,0 +1,1 @@
+"""The waiting-room display: a public, self-refreshing screen per department."""

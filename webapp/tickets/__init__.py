@@ -1,0 +1,1 @@
+"""The patient's public ticket page and the printable ticket."""
