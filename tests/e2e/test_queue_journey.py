@@ -1,18 +1,23 @@
 """Journey: a receptionist checks two patients in on the board; a clinician at Room 1 calls,
 starts and completes the first, then transfers the second to the Laboratory. The board follows
-every change by itself (htmx polling), and the waiting-room display shows the call if it exists."""
+every change by itself (htmx polling); the waiting-room display shows and announces the call,
+and the patient's ticket page tells them which room."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.test_display import RECORD_SPEECH, spoken
 from webapp.extensions import db
 from webapp.patients.models import Patient
+from webapp.queue.models import Ticket
 
 TIMEOUT = 10_000
 
@@ -30,6 +35,16 @@ def _patient(live_app: Flask, first: str, last: str) -> None:
         )
         db.session.commit()
         db.session.remove()
+
+
+def _status_token(live_app: Flask, number: str) -> str:
+    with live_app.app_context():
+        token = db.session.scalar(
+            select(Ticket.status_token).where(Ticket.number == number).order_by(Ticket.id.desc())
+        )
+        db.session.remove()  # end the read at once: the live server shares this SQLite file
+    assert token is not None
+    return token
 
 
 def _sign_in(page: Page, live_server: str, username: str, password: str) -> None:
@@ -89,6 +104,14 @@ def test_reception_and_clinician_run_the_queue(
             desk.get_by_role("heading", name=re.compile("Room 1, General Medicine"))
         ).to_be_visible()
         expect(desk.get_by_role("button", name=re.compile("^Start"))).to_be_disabled()
+
+        # The waiting-room screen is already on, its sound started by a key press.
+        display = reception.new_page()
+        display.add_init_script(RECORD_SPEECH)
+        display.goto(f"{live_server}/display/GM")
+        display.keyboard.press("Enter")
+        expect(display.locator("#start-overlay")).to_be_hidden()
+
         desk.locator("body").press("c")
         expect(desk.locator(".ws-ticket")).to_have_text(first)
         expect(desk.locator(".ws-current")).to_contain_text("Queuewalker")
@@ -101,12 +124,21 @@ def test_reception_and_clinician_run_the_queue(
         called = rows.locator(f'li[data-ticket="{first}"]')
         expect(called).to_contain_text("Room 1", timeout=TIMEOUT)
 
-        # The waiting-room display, when that page exists, shows the call.
-        if board.request.get(f"{live_server}/display/GM").status == 200:
-            display = reception.new_page()
-            display.goto(f"{live_server}/display/GM")
-            expect(display.get_by_text(first).first).to_be_visible(timeout=TIMEOUT)
-            display.close()
+        # The display shows the call and announces it; it never shows the name.
+        announcement = spoken(first, "Room 1")
+        display.wait_for_function(
+            f"() => window.__spoken.includes({json.dumps(announcement)})", timeout=12_000
+        )
+        expect(display.get_by_text(first).first).to_be_visible()
+        assert "Queuewalker" not in display.content()
+        display.close()
+
+        # The patient's own ticket page (the QR code / SMS link) says which room.
+        ticket_page = reception.new_page()
+        ticket_page.goto(f"{live_server}/t/{_status_token(live_app, first)}")
+        expect(ticket_page.get_by_text("Please go to Room 1")).to_be_visible(timeout=TIMEOUT)
+        assert "Queuewalker" not in ticket_page.content()
+        ticket_page.close()
 
         desk.get_by_role("button", name=re.compile("^Start")).click()
         expect(desk.locator(".ws-current")).to_contain_text("In service")
