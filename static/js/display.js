@@ -225,30 +225,9 @@
   }
 
   function poll() {
-    var controller = typeof AbortController === "function" ? new AbortController() : null;
-    var timer = window.setTimeout(function () {
-      if (controller) {
-        controller.abort();
-      }
-    }, REQUEST_TIMEOUT_MS);
-    var headers = { Accept: "application/json" };
-    if (version) {
-      headers["If-None-Match"] = "\"" + version + "\"";
-    }
-    fetch(stateUrl, {
-      headers: headers,
-      cache: "no-store",
-      credentials: "same-origin",
-      signal: controller ? controller.signal : undefined
-    })
+    window.HospitalQueue.fetchIfChanged(stateUrl, version, "application/json", REQUEST_TIMEOUT_MS)
       .then(function (response) {
-        if (response.status === 304) {
-          return null;
-        }
-        if (!response.ok) {
-          throw new Error("state answered " + response.status);
-        }
-        return response.json();
+        return response ? response.json() : null;
       })
       .then(function (state) {
         pollSucceeded();
@@ -258,7 +237,6 @@
       })
       .catch(pollFailed)
       .then(function () {
-        window.clearTimeout(timer);
         window.setTimeout(poll, POLL_MS);
       });
   }

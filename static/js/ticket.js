@@ -50,28 +50,10 @@
   }
 
   function poll() {
-    var controller = typeof AbortController === "function" ? new AbortController() : null;
-    var timer = window.setTimeout(function () {
-      if (controller) {
-        controller.abort();
-      }
-    }, REQUEST_TIMEOUT_MS);
-    var headers = { Accept: "text/html" };
-    if (version) {
-      headers["If-None-Match"] = "\"" + version + "\"";
-    }
-    fetch(pollUrl, {
-      headers: headers,
-      cache: "no-store",
-      credentials: "same-origin",
-      signal: controller ? controller.signal : undefined
-    })
+    window.HospitalQueue.fetchIfChanged(pollUrl, version, "text/html", REQUEST_TIMEOUT_MS)
       .then(function (response) {
-        if (response.status === 304) {
+        if (!response) {
           return null;
-        }
-        if (!response.ok) {
-          throw new Error("ticket answered " + response.status);
         }
         version = etagVersion(response) || version;
         return response.text();
@@ -88,7 +70,6 @@
         showOffline(failures >= FAILURES_FOR_NOTICE);
       })
       .then(function () {
-        window.clearTimeout(timer);
         if (!isFinal()) {
           window.setTimeout(poll, POLL_MS);
         }
