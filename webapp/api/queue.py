@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, jsonify, url_for
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
 from webapp.api.errors import error_response
@@ -40,9 +40,7 @@ CLINICIAN_OVERRIDES = ("recall", "transfer")
 
 def status_url(ticket: Ticket) -> str:
     """The absolute address of the patient's ticket page (``/t/<token>``)."""
-    if TICKET_PAGE_ENDPOINT in current_app.view_functions:
-        return url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token, _external=True)
-    return f"{request.host_url}t/{ticket.status_token}"
+    return url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token, _external=True)
 
 
 def _ticket_json(ticket: Ticket, entry: queue.WaitingTicket | bool | None = True) -> dict[str, Any]:
@@ -84,30 +82,13 @@ def _ticket_json(ticket: Ticket, entry: queue.WaitingTicket | bool | None = True
 )
 @allow(bp, "receptionist", "admin")
 def check_in(body: CheckInBody) -> tuple[Response, int]:
-    sent = body.model_fields_set
-    walk_in = [field for field in ("patient_id", "department_id") if field in sent]
-    if body.appointment_id is not None:
-        if walk_in:
-            raise ValidationFailed(
-                {field: "Send appointment_id or a walk-in, not both." for field in walk_in}
-            )
-        ticket = queue.check_in(
-            actor=api_user(), appointment_id=body.appointment_id, priority=body.priority
-        )
-    else:
-        missing = {
-            field: "Send appointment_id, or patient_id and department_id for a walk-in."
-            for field in ("patient_id", "department_id")
-            if getattr(body, field) is None
-        }
-        if missing:
-            raise ValidationFailed(missing)
-        ticket = queue.check_in(
-            actor=api_user(),
-            patient_id=body.patient_id,
-            department_id=body.department_id,
-            priority=body.priority,
-        )
+    ticket = queue.check_in(
+        actor=api_user(),
+        appointment_id=body.appointment_id,
+        patient_id=body.patient_id,
+        department_id=body.department_id,
+        priority=body.priority,
+    )
     return jsonify(_ticket_json(ticket)), 201
 
 
@@ -168,12 +149,12 @@ def change_status(path: TicketPath, body: TicketStatusBody) -> Response | tuple[
     user = api_user()
     if user.role == "receptionist" and body.status not in RECEPTIONIST_STATUSES:
         return error_response(403, "A receptionist may only cancel a ticket.")
-    ticket = queue.get_ticket(path.id)
-    point_id = body.service_point_id
-    if body.status == "called" and point_id is None:
-        point_id = ticket.service_point_id  # the room it is assigned to, if any
     ticket = queue.transition_ticket(
-        ticket.id, status=body.status, actor=user, service_point_id=point_id, reason=body.reason
+        queue.get_ticket(path.id).id,
+        status=body.status,
+        actor=user,
+        service_point_id=body.service_point_id,
+        reason=body.reason,
     )
     return jsonify(_ticket_json(ticket))
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from webapp.appointments.forms import STATUS_LABELS as APPOINTMENT_STATUS_LABELS
 from webapp.appointments.models import Appointment
 from webapp.auth.permissions import role_required
 from webapp.database import utcnow
@@ -25,6 +26,7 @@ from webapp.patients.services import (
     view_patient,
 )
 from webapp.queue.models import Ticket
+from webapp.queue.services import STATUS_LABELS as TICKET_STATUS_LABELS
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -116,6 +118,8 @@ def show(patient_id: int) -> View:
         past=past,
         tickets=tickets,
         can_change=current_user.role in FRONT_DESK,
+        appointment_labels=APPOINTMENT_STATUS_LABELS,
+        ticket_labels=TICKET_STATUS_LABELS,
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from webapp.appointments.models import Appointment
 from webapp.auth.models import User
@@ -122,7 +123,26 @@ def _record(
     return event
 
 
-def _refuse(ticket: Ticket, doing: str, allowed: tuple[str, ...]) -> None:
+# Every move and the statuses it may start from (DOMAIN.md's state diagram). The services
+# refuse anything else; the workstation reads the same table to grey out its buttons.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "call": ("waiting",),
+    "start": ("called",),
+    "complete": ("in_service",),
+    "no_show": ("called", "in_service"),
+    "cancel": ("waiting",),
+    "return_to_queue": ("called",),
+    "assign": ("waiting",),
+    "skip": ("waiting", "called"),
+    "move_to_front": ("waiting",),
+    "set_priority": ("waiting",),
+    "recall": ("called",),
+    "transfer": ("waiting", "called", "in_service"),
+}
+
+
+def _refuse(ticket: Ticket, doing: str, move: str) -> None:
+    allowed = ALLOWED_FROM[move]
     if ticket.status not in allowed:
         readable = " or ".join(STATUS_LABELS[status].lower() for status in allowed)
         raise Conflict(
@@ -143,7 +163,8 @@ def _service_point(service_point_id: int | None, department_id: int | None = Non
     return point
 
 
-def _serving_ticket(point: ServicePoint) -> Ticket | None:
+def serving_ticket(point: ServicePoint) -> Ticket | None:
+    """The ticket a service point is calling or serving, if any."""
     return db.session.scalar(
         select(Ticket).where(
             Ticket.service_point_id == point.id, Ticket.status.in_(("called", "in_service"))
@@ -152,7 +173,7 @@ def _serving_ticket(point: ServicePoint) -> Ticket | None:
 
 
 def _require_free(point: ServicePoint) -> None:
-    busy = _serving_ticket(point)
+    busy = serving_ticket(point)
     if busy is not None:
         raise Conflict(
             f"{point.name} is still serving {busy.number} ({STATUS_LABELS[busy.status].lower()}). "
@@ -242,6 +263,23 @@ def check_in(
     """Open a ticket for a booked appointment or a walk-in."""
     if priority not in PRIORITIES:
         raise ValidationFailed({"priority": "Choose emergency, urgent, priority or routine."})
+    walk_in = {"patient_id": patient_id, "department_id": department_id}
+    if appointment_id is not None and any(value is not None for value in walk_in.values()):
+        raise ValidationFailed(
+            {
+                field: "Send appointment_id or a walk-in, not both."
+                for field, value in walk_in.items()
+                if value is not None
+            }
+        )
+    if appointment_id is None and any(value is None for value in walk_in.values()):
+        raise ValidationFailed(
+            {
+                field: "Send appointment_id, or patient_id and department_id for a walk-in."
+                for field, value in walk_in.items()
+                if value is None
+            }
+        )
     appointment: Appointment | None = None
     if appointment_id is not None:
         appointment = get_by_id(Appointment, appointment_id)
@@ -390,7 +428,7 @@ def transition_ticket(
     previous = ticket.status
     now = utcnow()
     if status == "called":
-        _refuse(ticket, "called", ("waiting",))
+        _refuse(ticket, "called", "call")
         # A ticket assigned to a room is called there unless another room is named.
         point = _service_point(service_point_id or ticket.service_point_id, ticket.department_id)
         if ticket.service_point_id not in (None, point.id):
@@ -402,22 +440,22 @@ def transition_ticket(
         _call(ticket, point, actor, action="call", reason=reason)
         return ticket
     if status == "in_service":
-        _refuse(ticket, "started", ("called",))
+        _refuse(ticket, "started", "start")
         ticket.status, ticket.started_at, action = "in_service", now, "start"
     elif status == "completed":
-        _refuse(ticket, "completed", ("in_service",))
+        _refuse(ticket, "completed", "complete")
         ticket.status, ticket.ended_at, action = "completed", now, "complete"
         _appointment_follows(ticket, "completed")
     elif status == "no_show":
-        _refuse(ticket, "marked no-show", ("called", "in_service"))
+        _refuse(ticket, "marked no-show", "no_show")
         ticket.status, ticket.ended_at, action = "no_show", now, "no_show"
         _appointment_follows(ticket, "no_show")
     elif status == "cancelled":
-        _refuse(ticket, "cancelled", ("waiting",))
+        _refuse(ticket, "cancelled", "cancel")
         ticket.status, ticket.ended_at, action = "cancelled", now, "cancel"
         _appointment_follows(ticket, "cancelled")
     else:  # waiting: the patient goes back to the place they had
-        _refuse(ticket, "returned to the queue", ("called",))
+        _refuse(ticket, "returned to the queue", "return_to_queue")
         ticket.status, action = "waiting", "return_to_queue"
         ticket.service_point_id = None
         ticket.clinician_id = None
@@ -500,12 +538,12 @@ def override_ticket(
     previous = ticket.status
 
     if action == "assign":
-        _refuse(ticket, "assigned", ("waiting",))
+        _refuse(ticket, "assigned", "assign")
         point = _service_point(service_point_id, ticket.department_id)
         ticket.service_point_id = point.id
         _record(ticket, "assign", previous, actor, reason=reason, service_point_id=point.id)
     elif action == "skip":
-        _refuse(ticket, "skipped", ("waiting", "called"))
+        _refuse(ticket, "skipped", "skip")
         _place_after_next(ticket, current_app.config["QUEUE_SKIP_PLACES"], previous)
         if previous == "called":
             ticket.service_point_id = None
@@ -515,19 +553,19 @@ def override_ticket(
         ticket.skip_count += 1
         _record(ticket, "skip", previous, actor, reason=reason)
     elif action == "move_to_front":
-        _refuse(ticket, "moved to the front", ("waiting",))
+        _refuse(ticket, "moved to the front", "move_to_front")
         keys = _group_keys(ticket)
         if keys and keys[0] <= ticket.queue_key:
             ticket.queue_key = keys[0] - 1
         _record(ticket, "move_to_front", previous, actor, reason=reason)
     elif action == "set_priority":
-        _refuse(ticket, "re-prioritised", ("waiting",))
+        _refuse(ticket, "re-prioritised", "set_priority")
         if priority not in PRIORITIES:
             raise ValidationFailed({"priority": "Choose emergency, urgent, priority or routine."})
         ticket.priority = priority
         _record(ticket, "set_priority", previous, actor, reason=reason)
     elif action == "recall":
-        _refuse(ticket, "recalled", ("called",))
+        _refuse(ticket, "recalled", "recall")
         ticket.recall_count += 1
         ticket.called_at = utcnow()
         _record(ticket, "recall", previous, actor, reason=reason)
@@ -540,7 +578,7 @@ def override_ticket(
 def _transfer(
     ticket: Ticket, *, department_id: int | None, actor: User | None, reason: str | None
 ) -> Ticket:
-    _refuse(ticket, "transferred", ("waiting", "called", "in_service"))
+    _refuse(ticket, "transferred", "transfer")
     target = get_by_id(Department, department_id)
     if target is None or not target.active:
         raise ValidationFailed({"department_id": "Choose an active department to transfer to."})
@@ -681,8 +719,14 @@ def queue_state(department_id: int) -> QueueState:
     tickets = list(
         db.session.scalars(
             serving_order(
-                select(Ticket).where(
-                    Ticket.department_id == department.id, Ticket.status.in_(ACTIVE_STATUSES)
+                select(Ticket)
+                .where(Ticket.department_id == department.id, Ticket.status.in_(ACTIVE_STATUSES))
+                # Boards show each row's patient, appointment time and room: load them in
+                # three queries, not three per row.
+                .options(
+                    selectinload(Ticket.patient),
+                    selectinload(Ticket.appointment),
+                    selectinload(Ticket.service_point),
                 )
             )
         )

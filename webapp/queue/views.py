@@ -16,7 +16,6 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp.appointments.models import Appointment
@@ -42,6 +41,7 @@ from webapp.queue.forms import (
 )
 from webapp.queue.models import Ticket
 from webapp.queue.services import (
+    ALLOWED_FROM,
     PRIORITY_LABELS,
     STATUS_LABELS,
     QueueState,
@@ -49,6 +49,7 @@ from webapp.queue.services import (
     check_in,
     override_ticket,
     queue_state,
+    serving_ticket,
     transition_ticket,
 )
 
@@ -299,14 +300,6 @@ def _chosen_point() -> ServicePoint | None:
     return point
 
 
-def _current_ticket(point: ServicePoint) -> Ticket | None:
-    return db.session.scalar(
-        select(Ticket).where(
-            Ticket.service_point_id == point.id, Ticket.status.in_(("called", "in_service"))
-        )
-    )
-
-
 def _buttons(current: Ticket | None) -> list[Button]:
     status = current.status if current else None
     number = current.number if current else ""
@@ -317,7 +310,8 @@ def _buttons(current: Ticket | None) -> list[Button]:
     )
     nobody = "Nobody is being served here; call the next patient first."
 
-    def only(*allowed: str, verb: str) -> tuple[bool, str]:
+    def only(move: str, verb: str) -> tuple[bool, str]:
+        allowed = ALLOWED_FROM[move]
         if current is None:
             return False, nobody
         if status in allowed:
@@ -333,14 +327,14 @@ def _buttons(current: Ticket | None) -> list[Button]:
     buttons = [
         Button("call-next", "Call next", "C", current is None, busy, primary=current is None)
     ]
-    for action, label, key, allowed, verb in (
-        ("recall", "Recall", "R", ("called",), "recall"),
-        ("start", "Start", "S", ("called",), "starting"),
-        ("complete", "Complete", "D", ("in_service",), "completing"),
-        ("no-show", "No-show", "N", ("called", "in_service"), "a no-show"),
-        ("return", "Return to queue", "Q", ("called",), "returning"),
+    for action, label, key, move, verb in (
+        ("recall", "Recall", "R", "recall", "recall"),
+        ("start", "Start", "S", "start", "starting"),
+        ("complete", "Complete", "D", "complete", "completing"),
+        ("no-show", "No-show", "N", "no_show", "a no-show"),
+        ("return", "Return to queue", "Q", "return_to_queue", "returning"),
     ):
-        ok, why = only(*allowed, verb=verb)
+        ok, why = only(move, verb=verb)
         primary = (action == "start" and status == "called") or (
             action == "complete" and status == "in_service"
         )
@@ -372,7 +366,7 @@ def workstation() -> View:
         eligible = [
             entry for entry in state.waiting if entry.ticket.service_point_id in (None, point.id)
         ]
-        current = _current_ticket(point)
+        current = serving_ticket(point)
         context.update(
             current=current,
             next_up=eligible[:NEXT_IN_LINE],
@@ -426,7 +420,7 @@ def workstation_action(action: str) -> Response:
                 flash(f"Called {called.number} to {point.name}.", "success")
             return _to_workstation()
         ticket_id = form.ticket_id.data
-        current = _current_ticket(point)
+        current = serving_ticket(point)
         if ticket_id is None or current is None or current.id != ticket_id:
             flash("The patient at this room changed; the screen is now up to date.", "error")
             return _to_workstation()
@@ -465,7 +459,7 @@ def workstation_transfer() -> Response:
     if not form.validate_on_submit():
         flash(" ".join(message for errors in form.errors.values() for message in errors), "error")
         return _to_workstation()
-    current = _current_ticket(point)
+    current = serving_ticket(point)
     if current is None or current.id != form.ticket_id.data:
         flash("The patient at this room changed; the screen is now up to date.", "error")
         return _to_workstation()
