@@ -54,7 +54,9 @@ def duration_minutes(minutes: float | int | None) -> str:
 def age_on(born: date, today: date | None = None) -> int:
     """Age in whole years on ``today`` (default: today in HOSPITAL_TIMEZONE)."""
     if today is None:
-        today = datetime.now(ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])).date()
+        from webapp.main.services import hospital_today
+
+        today = hospital_today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 

@@ -27,6 +27,7 @@ from webapp.departments.models import Department
 from webapp.departments.services import fits_opening_hours, opening_hours_text
 from webapp.errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
+from webapp.main.services import day_bounds
 from webapp.patients.models import Patient
 
 MIN_DURATION = 5
@@ -288,11 +289,6 @@ def cancel_appointment(appointment: Appointment, *, actor: User | None, reason: 
         details={"reason": cleaned},
     )
     return appointment
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, _zone())
-    return start, datetime.combine(day + timedelta(days=1), time.min, _zone())
 
 
 def appointments_query(

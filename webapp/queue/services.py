@@ -32,6 +32,7 @@ from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
+from webapp.main.services import hospital_today
 from webapp.patients.models import Patient
 from webapp.queue.models import (
     ACTIVE_STATUSES,
@@ -73,9 +74,10 @@ def serving_order(query: Select[tuple[Ticket]]) -> Select[tuple[Ticket]]:
 
 
 def service_day(moment: datetime | None = None) -> date:
-    """The service day (in HOSPITAL_TIMEZONE) a moment belongs to."""
-    zone = ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-    return (moment or utcnow()).astimezone(zone).date()
+    """The service day (in HOSPITAL_TIMEZONE) a moment belongs to (default: today)."""
+    if moment is None:
+        return hospital_today()
+    return moment.astimezone(ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])).date()
 
 
 def get_ticket(ticket_id: int) -> Ticket:
