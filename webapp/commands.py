@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from webapp import clock
 from webapp.appointments.models import Appointment
 from webapp.auth.models import ROLES, User
 from webapp.auth.services import create_user, find_user_by_username
 from webapp.departments.models import Department
 from webapp.departments.services import add_service_point, create_department
-from webapp.errors import DomainError, ValidationFailed
+from webapp.domain_errors import DomainError, ValidationFailed
 from webapp.extensions import db
 from webapp.patients.models import Patient
 
@@ -235,10 +235,8 @@ def _seed_todays_appointments(
     A patient who already has an appointment today gets no second one, so the
     command can run again (even on a later day, when it books that day).
     """
-    tz = ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-    today = datetime.now(tz).date()
-    day_start = datetime.combine(today, time.min, tz)
-    day_end = day_start + timedelta(days=1)
+    today = clock.today()
+    day_start, day_end = clock.day_bounds(today)
     added = 0
     for index, patient in enumerate(patients):
         already = db.session.scalar(
@@ -252,7 +250,9 @@ def _seed_todays_appointments(
             continue
         in_gm = index % 2 == 0
         slot = index // 2
-        starts_at = datetime.combine(today, time(8, 0), tz) + timedelta(minutes=20 * slot)
+        starts_at = datetime.combine(today, time(8, 0), clock.hospital_zone()) + timedelta(
+            minutes=20 * slot
+        )
         if not in_gm:
             starts_at += timedelta(minutes=10)
         duration = 20 if in_gm else 30

@@ -1,63 +1,23 @@
-"""Domain exceptions raised by services, and the HTML error pages.
+"""The error pages and handlers: HTML for pages, the JSON envelope under /api/.
 
-Services raise these; views translate them. The HTML side shows a form error
-or a flash message, the JSON API (``webapp.api``) answers with its error
-envelope. Nothing here knows about a particular form or endpoint.
+Services raise the errors of :mod:`webapp.domain_errors`; this module turns
+them (and HTTP errors) into responses. Nothing here knows about a particular
+form or endpoint.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-
-class DomainError(Exception):
-    """Base class for errors a service raises on purpose."""
-
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class ValidationFailed(DomainError):
-    """Input broke a rule. ``errors`` maps a field name to what is wrong with it."""
-
-    status_code = 422
-    code = "validation_error"
-
-    def __init__(self, errors: Mapping[str, str], message: str | None = None) -> None:
-        self.errors = dict(errors)
-        super().__init__(
-            message or "Some fields are invalid; each problem is listed with its field."
-        )
-
-
-class Conflict(DomainError):
-    """The change clashes with the current state (duplicate, double booking, illegal move)."""
-
-    status_code = 409
-    code = "conflict"
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotFound(DomainError):
-    status_code = 404
-    code = "not_found"
-
-
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
-
+from webapp.api.errors import (
+    domain_error_response,
+    error_response,
+    http_error_response,
+    is_api_request,
+)
+from webapp.domain_errors import DomainError
 
 ERROR_TITLES = {
     400: "Bad request",
@@ -93,12 +53,6 @@ def render_error_page(status: int, detail: str | None = None) -> ErrorPage:
 
 def register_error_handlers(app: Flask) -> None:
     """HTML pages get HTML error pages; anything under /api/ gets the JSON error envelope."""
-    from webapp.api.errors import (
-        domain_error_response,
-        error_response,
-        http_error_response,
-        is_api_request,
-    )
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ErrorPage:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import flash
 from flask_wtf import FlaskForm
 
-from webapp.errors import Conflict, DomainError, ValidationFailed
+from webapp.domain_errors import Conflict, DomainError, ValidationFailed
 
 
 def show_on_form(

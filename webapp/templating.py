@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
 from flask_login import current_user
+
+from webapp import clock
+from webapp.clock import local_time
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,6 @@ NAVIGATION = (
 )
 
 
-def local_time(value: datetime | None, fmt: str = "%H:%M") -> str:
-    """A UTC timestamp shown in HOSPITAL_TIMEZONE (24-hour clock)."""
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])).strftime(fmt)
-
-
 def local_datetime(value: datetime | None) -> str:
     return local_time(value, "%Y-%m-%d %H:%M")
 
@@ -54,9 +49,7 @@ def duration_minutes(minutes: float | int | None) -> str:
 def age_on(born: date, today: date | None = None) -> int:
     """Age in whole years on ``today`` (default: today in HOSPITAL_TIMEZONE)."""
     if today is None:
-        from webapp.main.services import hospital_today
-
-        today = hospital_today()
+        today = clock.today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 

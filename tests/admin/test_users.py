@@ -11,7 +11,7 @@ from tests.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from webapp.auth.models import User
 from webapp.auth.services import find_user_by_username, update_user
-from webapp.errors import Conflict
+from webapp.domain_errors import Conflict
 from webapp.extensions import db
 
 NEW_PASSWORD = "a brand new password"

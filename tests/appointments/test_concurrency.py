@@ -33,7 +33,7 @@ def _racer(url: str, index: int, jobs: list[dict[str, Any]], barrier: Any, resul
     """Child process: for each round, wait for the other racer, book, commit, report."""
     from tests.conftest import make_app
     from webapp.appointments.services import book_appointment
-    from webapp.errors import Conflict
+    from webapp.domain_errors import Conflict
 
     app = make_app(SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():

@@ -28,7 +28,7 @@ from webapp.appointments.services import (
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.departments.models import Department
-from webapp.errors import Conflict, ValidationFailed
+from webapp.domain_errors import Conflict, ValidationFailed
 from webapp.extensions import db
 from webapp.patients.models import Patient
 

@@ -16,7 +16,7 @@ from webapp.auth.services import (
     password_matches,
     update_user,
 )
-from webapp.errors import Conflict, ValidationFailed
+from webapp.domain_errors import Conflict, ValidationFailed
 from webapp.extensions import db
 
 GOOD = {

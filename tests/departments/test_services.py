@@ -22,7 +22,7 @@ from webapp.departments.services import (
     update_department,
     update_service_point,
 )
-from webapp.errors import Conflict, ValidationFailed
+from webapp.domain_errors import Conflict, ValidationFailed
 from webapp.extensions import db
 from webapp.queue.models import Ticket
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.factories import PatientFactory
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
-from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.patients.services import (

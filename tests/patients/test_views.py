@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from tests.admin.helpers import field_error, flashes, input_value, is_checked, page_text
 from tests.factories import AppointmentFactory, DepartmentFactory, PatientFactory, UserFactory
+from webapp import clock
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.main.services import hospital_today
 from webapp.patients.models import Patient
 
 
@@ -141,7 +141,7 @@ def test_a_result_shows_mrn_birth_date_age_phone_and_links_to_the_record(
     body = page_text(as_receptionist.get("/patients?q=hop"))
     assert f'href="/patients/{grace.id}"' in body
     assert "Hopper, Grace" in body and "MRN00000042" in body
-    today = hospital_today()
+    today = clock.today()
     age = today.year - 1986 - ((today.month, today.day) < (12, 9))
     assert "1986-12-09" in body and f"({age} y)" in body
     assert "(201) 555-0123" in body and "+12015550123" not in body
@@ -287,7 +287,7 @@ def test_each_problem_is_shown_next_to_its_field_and_nothing_is_saved(
     as_receptionist: FlaskClient, overrides: dict[str, str], field_id: str, message: str
 ) -> None:
     if overrides.get("date_of_birth") == "FUTURE":
-        overrides = {"date_of_birth": (hospital_today() + timedelta(days=1)).isoformat()}
+        overrides = {"date_of_birth": (clock.today() + timedelta(days=1)).isoformat()}
     data = _form(**overrides)
 
     response = as_receptionist.post("/patients/new", data=data)

@@ -120,7 +120,7 @@ def _check_in_many(barrier: Any, department_id: int, patient_ids: list[int]) -> 
 
 
 def _check_in_same_patients(barrier: Any, department_id: int, patient_ids: list[int]) -> list[Any]:
-    from webapp.errors import Conflict
+    from webapp.domain_errors import Conflict
 
     outcomes = []
     for patient_id in patient_ids:

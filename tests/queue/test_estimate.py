@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.factories import DepartmentFactory, PatientFactory, ServicePointFactory, UserFactory
+from webapp.clock import service_day
 from webapp.extensions import db
 from webapp.queue import services
 from webapp.queue.models import Ticket
@@ -117,7 +118,7 @@ def test_mean_from_completed_tickets_today(gm: Any, clock: Any) -> None:
     db.session.commit()
     serve(gm, clock, 6, point)
     serve(gm, clock, 9, point)
-    assert services.mean_service_minutes(gm, services.service_day()) == pytest.approx(7.5)
+    assert services.mean_service_minutes(gm, service_day()) == pytest.approx(7.5)
     for _ in range(4):
         walk_in(gm)
     clock.shift(timedelta(hours=2))  # the room's call is now stale: 1 point by the floor
@@ -135,9 +136,9 @@ def test_only_completed_tickets_count(gm: Any, clock: Any) -> None:
     clock.shift(timedelta(minutes=50))
     services.transition_ticket(ticket.id, status="no_show", actor=None)
     db.session.commit()
-    assert services.mean_service_minutes(gm, services.service_day()) == 10
+    assert services.mean_service_minutes(gm, service_day()) == 10
     serve(gm, clock, 4, point)
-    assert services.mean_service_minutes(gm, services.service_day()) == 4
+    assert services.mean_service_minutes(gm, service_day()) == 4
 
 
 def test_yesterdays_and_other_departments_tickets_do_not_count(gm: Any, clock: Any) -> None:
@@ -146,10 +147,10 @@ def test_yesterdays_and_other_departments_tickets_do_not_count(gm: Any, clock: A
     serve(gm, clock, 60)
     serve(other, clock, 2)
     clock.move_to(T0 + timedelta(days=1), tick=False)
-    assert services.mean_service_minutes(gm, services.service_day()) == 10
+    assert services.mean_service_minutes(gm, service_day()) == 10
     serve(other, clock, 3)
-    assert services.mean_service_minutes(gm, services.service_day()) == 10
-    assert services.mean_service_minutes(other, services.service_day()) == 3
+    assert services.mean_service_minutes(gm, service_day()) == 10
+    assert services.mean_service_minutes(other, service_day()) == 3
 
 
 # ------------------------------------------------------ active service points

@@ -22,7 +22,7 @@ from tests.factories import (
     ServicePointFactory,
     UserFactory,
 )
-from webapp.errors import Conflict
+from webapp.domain_errors import Conflict
 from webapp.extensions import db
 from webapp.queue import services
 from webapp.queue.models import QueueEvent, Ticket

@@ -20,7 +20,7 @@ from webapp.audit.services import audit_actions, search_audit
 from webapp.auth import services as accounts
 from webapp.auth.permissions import role_required
 from webapp.departments import services as departments
-from webapp.errors import DomainError
+from webapp.domain_errors import DomainError
 from webapp.form_errors import describe, show_on_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

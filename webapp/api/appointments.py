@@ -23,7 +23,7 @@ from webapp.api.schemas import (
 from webapp.appointments import services as appointments
 from webapp.appointments.models import Appointment
 from webapp.auth.models import ROLES
-from webapp.errors import ValidationFailed
+from webapp.domain_errors import ValidationFailed
 from webapp.extensions import db
 
 bp = api_blueprint("appointments", "/appointments", "Appointments")

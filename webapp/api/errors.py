@@ -11,7 +11,7 @@ from flask import Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from webapp.errors import Conflict, DomainError, ValidationFailed
+from webapp.domain_errors import Conflict, DomainError, ValidationFailed
 
 API_PREFIX = "/api/"
 

@@ -26,7 +26,7 @@ from webapp.api.schemas import (
 )
 from webapp.auth.models import ROLES
 from webapp.database import get_by_id
-from webapp.errors import ValidationFailed
+from webapp.domain_errors import ValidationFailed
 from webapp.queue import services as queue
 from webapp.queue.models import Ticket
 

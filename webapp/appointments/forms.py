@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -19,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
+from webapp import clock
 from webapp.appointments.models import APPOINTMENT_STATUSES
 from webapp.auth.models import User
 from webapp.departments.models import Department
@@ -37,25 +36,9 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-
-
-def to_aware(local: datetime) -> datetime | None:
-    """A wall-clock time typed in HOSPITAL_TIMEZONE as an aware datetime.
-
-    None when that wall-clock time does not exist (the hour skipped when clocks go forward).
-    """
-    zone = _zone()
-    aware = local.replace(tzinfo=zone)
-    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
-        return None
-    return aware
-
-
 def to_local_input(moment: datetime) -> str:
     """An aware datetime as a datetime-local value in HOSPITAL_TIMEZONE."""
-    return moment.astimezone(_zone()).strftime(LOCAL_FORMAT)
+    return clock.local(moment).strftime(LOCAL_FORMAT)
 
 
 def clinician_choices(clinicians: list[User]) -> list[SelectChoice]:
@@ -93,7 +76,7 @@ class _TimeForm(FlaskForm):
         """The typed time in HOSPITAL_TIMEZONE; None (with an error on the field) if impossible."""
         if self.starts_at.data is None:
             return None
-        aware = to_aware(self.starts_at.data)
+        aware = clock.from_local(self.starts_at.data)
         if aware is None:
             self.starts_at.errors = [
                 *self.starts_at.errors,

@@ -14,20 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Select, false, select
 
+from webapp import clock
 from webapp.appointments.models import APPOINTMENT_STATUSES, Appointment
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department
 from webapp.departments.services import fits_opening_hours, opening_hours_text
-from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
-from webapp.main.services import day_bounds
 from webapp.patients.models import Patient
 
 MIN_DURATION = 5
@@ -38,12 +36,8 @@ REASON_MAX = 200
 BOOKING_HORIZON_DAYS = 730
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-
-
 def _hhmm(moment: datetime) -> str:
-    return moment.astimezone(_zone()).strftime("%H:%M")
+    return moment.astimezone(clock.hospital_zone()).strftime("%H:%M")
 
 
 def _span(appointment: Appointment) -> str:
@@ -103,9 +97,9 @@ def _check_slot(
     if errors:
         raise ValidationFailed(errors)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
-    timezone = current_app.config["HOSPITAL_TIMEZONE"]
+    timezone = clock.hospital_zone().key
     if not fits_opening_hours(department, starts_at, ends_at, timezone):
-        day = starts_at.astimezone(_zone()).date()
+        day = starts_at.astimezone(clock.hospital_zone()).date()
         hours = opening_hours_text(department, day)
         if hours == "closed":
             message = (
@@ -208,7 +202,7 @@ def book_appointment(
         actor,
         entity_type="appointment",
         entity_id=appointment.id,
-        summary=f"Booked {department.code} {starts_at.astimezone(_zone()):%Y-%m-%d %H:%M} "
+        summary=f"Booked {department.code} {clock.local_time(starts_at, '%Y-%m-%d %H:%M')} "
         f"for patient {patient.mrn}",
         details={"patient_id": patient.id, "department_id": department.id},
     )
@@ -265,7 +259,7 @@ def reschedule_appointment(
         entity_type="appointment",
         entity_id=appointment.id,
         summary=f"Rescheduled appointment {appointment.id} to "
-        f"{new_start.astimezone(_zone()):%Y-%m-%d %H:%M}",
+        f"{new_start.astimezone(clock.hospital_zone()):%Y-%m-%d %H:%M}",
         details={"before": before},
     )
     return appointment
@@ -312,7 +306,7 @@ def appointments_query(
     ):
         return query.where(false())
     if day is not None:
-        start, end = day_bounds(day)
+        start, end = clock.day_bounds(day)
         query = query.where(Appointment.starts_at >= start, Appointment.starts_at < end)
     if department_id is not None:
         query = query.where(Appointment.department_id == department_id)
@@ -359,7 +353,7 @@ class DaySchedule:
 
 def day_schedule(department: Department, day: date) -> DaySchedule:
     """The grid of the booking day view: clinicians × time slots within opening hours."""
-    zone = _zone()
+    zone = clock.hospital_zone()
     slot_minutes = min(max(department.default_service_minutes, 5), 60)
     weekday_hours = (
         department.opening_hours.get(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from webapp import clock
 from webapp.appointments import services as appointments
 from webapp.appointments.forms import (
     LOCAL_FORMAT,
@@ -25,10 +25,9 @@ from webapp.appointments.forms import (
 )
 from webapp.appointments.models import Appointment
 from webapp.auth.permissions import role_required
-from webapp.database import utcnow
 from webapp.departments import services as departments
 from webapp.departments.models import Department
-from webapp.errors import DomainError, NotFound, ValidationFailed
+from webapp.domain_errors import DomainError, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.form_errors import show_on_form
 from webapp.patients.models import Patient
@@ -48,14 +47,6 @@ DEFAULT_DURATION = 20
 @bp.app_context_processor
 def appointment_helpers() -> dict[str, object]:
     return {"status_labels": STATUS_LABELS}
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-
-
-def _local_today() -> date:
-    return utcnow().astimezone(_zone()).date()
 
 
 def _can_book() -> bool:
@@ -79,7 +70,7 @@ def _patient_or_none(patient_id: int | None) -> Patient | None:
 
 
 def _span_text(appointment: Appointment) -> str:
-    zone = _zone()
+    zone = clock.hospital_zone()
     start = appointment.starts_at.astimezone(zone)
     end = appointment.ends_at.astimezone(zone)
     return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
@@ -104,7 +95,7 @@ class Row:
 
 def _grid(schedule: appointments.DaySchedule, can_book: bool) -> tuple[list[Row], list[int]]:
     """Rows of the day table and the ids of the appointments placed in it."""
-    zone = _zone()
+    zone = clock.hospital_zone()
     columns: list[int | None] = [None, *[user.id for user in schedule.clinicians]]
     rows: list[Row] = []
     placed: set[int] = set()
@@ -154,7 +145,7 @@ def day() -> View:
     status = 200 if form.validate() else 422
     if department is not None:
         form.department_id.data = str(department.id)
-    the_day = form.date.data if form.date.data and not form.date.errors else _local_today()
+    the_day = form.date.data if form.date.data and not form.date.errors else clock.today()
     if not form.date.raw_data or not form.date.raw_data[0]:
         form.date.data = the_day
 
@@ -198,7 +189,7 @@ def list_view() -> View:
         SelectChoice(str(user.id), user.full_name) for user in appointments.list_clinicians()
     ]
     if not request.args:
-        form.date.data = _local_today()
+        form.date.data = clock.today()
     results: list[Appointment] | None = None
     patient = None
     if form.validate():
@@ -273,7 +264,9 @@ def new() -> View:
                     url_for(
                         "appointments.day",
                         department_id=appointment.department_id,
-                        date=appointment.starts_at.astimezone(_zone()).date().isoformat(),
+                        date=appointment.starts_at.astimezone(clock.hospital_zone())
+                        .date()
+                        .isoformat(),
                     )
                 )
     return _booking_page(form)
@@ -326,7 +319,7 @@ def patient_options() -> View:
 def _reschedule_form(appointment: Appointment) -> RescheduleForm:
     return RescheduleForm(
         formdata=None,
-        starts_at=appointment.starts_at.astimezone(_zone()).replace(tzinfo=None),
+        starts_at=appointment.starts_at.astimezone(clock.hospital_zone()).replace(tzinfo=None),
         duration_minutes=appointment.duration_minutes,
         clinician_id=str(appointment.clinician_id) if appointment.clinician_id else "",
     )
@@ -360,7 +353,7 @@ def _show_page(
         day_url=url_for(
             "appointments.day",
             department_id=appointment.department_id,
-            date=appointment.starts_at.astimezone(_zone()).date().isoformat(),
+            date=appointment.starts_at.astimezone(clock.hospital_zone()).date().isoformat(),
         ),
     ), status
 

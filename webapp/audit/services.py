@@ -8,13 +8,13 @@ one; the CLI and background tasks leave it empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy import func, select
 
+from webapp import clock
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.extensions import db
@@ -65,17 +65,15 @@ def search_audit(
     per_page: int = 50,
 ) -> AuditPage:
     """Audit rows, newest first. Dates are whole days in HOSPITAL_TIMEZONE, both inclusive."""
-    tz = ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
     query = select(AuditLog)
     if user_id is not None:
         query = query.where(AuditLog.user_id == user_id)
     if action:
         query = query.where(AuditLog.action == action)
     if date_from is not None:
-        query = query.where(AuditLog.created_at >= datetime.combine(date_from, time.min, tz))
+        query = query.where(AuditLog.created_at >= clock.day_bounds(date_from)[0])
     if date_to is not None:
-        end = datetime.combine(date_to + timedelta(days=1), time.min, tz)
-        query = query.where(AuditLog.created_at < end)
+        query = query.where(AuditLog.created_at < clock.day_bounds(date_to)[1])
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     entries = db.session.scalars(
         query.order_by(AuditLog.created_at.desc(), AuditLog.id.desc())

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.audit.services import record_audit
 from webapp.auth.models import ROLES, User
 from webapp.database import get_by_id, utcnow
-from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 
 MIN_PASSWORD_LENGTH = 10

@@ -16,7 +16,7 @@ from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import get_by_id
 from webapp.departments.models import Department, ServicePoint
-from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Z]{1,4}$")

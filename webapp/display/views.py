@@ -11,22 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from webapp import clock
+from webapp.clock import local_time
 from webapp.database import utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.departments.services import get_department_by_code
-from webapp.errors import NotFound
+from webapp.domain_errors import NotFound
 from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.services import count_waiting, service_day
-from webapp.templating import local_time
+from webapp.queue.services import count_waiting
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
@@ -89,8 +89,7 @@ def _active_department(code: str) -> Department:
 
 
 def _start_of_service_day() -> datetime:
-    zone = ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-    return datetime.combine(service_day(), time.min, tzinfo=zone).astimezone(UTC)
+    return clock.day_bounds(clock.today())[0]
 
 
 def recent_calls(department: Department, limit: int = RECENT_CALLS) -> list[Call]:
@@ -142,7 +141,7 @@ def show(code: str) -> Response:
         render_template(
             "display/show.html",
             state=state,
-            timezone=current_app.config["HOSPITAL_TIMEZONE"],
+            timezone=clock.hospital_zone().key,
         )
     )
     return _not_cached(response)

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, text
 
+from webapp import clock
 from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.queue.models import Ticket
-
-
-def hospital_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC-comparable start and end of a service day in HOSPITAL_TIMEZONE."""
-    tz = ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])
-    start = datetime.combine(day, time.min, tz)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tz)
 
 
 @dataclass(frozen=True)
@@ -39,7 +27,7 @@ class DepartmentToday:
 
 def departments_today() -> list[DepartmentToday]:
     """Per active department: today's appointments and the live queue size."""
-    start, end = day_bounds(hospital_today())
+    start, end = clock.day_bounds(clock.today())
     departments = list(
         db.session.scalars(
             select(Department).where(Department.active.is_(True)).order_by(Department.name)
@@ -94,7 +82,7 @@ def admin_summary() -> AdminSummary:
         )
     )
     inactive = db.session.scalar(select(func.count()).where(User.active.is_(False))) or 0
-    start, end = day_bounds(hospital_today())
+    start, end = clock.day_bounds(clock.today())
     return AdminSummary(
         active_staff=active_staff,
         inactive_staff=inactive,

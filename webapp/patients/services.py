@@ -17,12 +17,12 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from webapp import clock
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import get_by_id
-from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
-from webapp.main.services import hospital_today
 from webapp.patients.models import SEXES, Patient
 
 MAX_AGE_YEARS = 130
@@ -98,7 +98,7 @@ def _check_birth_date(value: date | None, errors: dict[str, str]) -> None:
     if value is None:
         errors["date_of_birth"] = "Enter the date of birth, e.g. 1984-03-27."
         return
-    today = hospital_today()
+    today = clock.today()
     try:
         oldest = today.replace(year=today.year - MAX_AGE_YEARS)
     except ValueError:  # 29 February

@@ -11,7 +11,7 @@ from webapp.appointments.forms import STATUS_LABELS as APPOINTMENT_STATUS_LABELS
 from webapp.appointments.models import Appointment
 from webapp.auth.permissions import role_required
 from webapp.database import utcnow
-from webapp.errors import DomainError
+from webapp.domain_errors import DomainError
 from webapp.extensions import db, htmx
 from webapp.form_errors import show_on_form
 from webapp.patients.forms import EditPatientForm, NewPatientForm, PatientForm

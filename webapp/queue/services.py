@@ -17,7 +17,6 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, case, func, select
@@ -26,13 +25,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from webapp import clock
 from webapp.appointments.models import Appointment
 from webapp.auth.models import User
 from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department, ServicePoint
-from webapp.errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
-from webapp.main.services import hospital_today
 from webapp.patients.models import Patient
 from webapp.queue.models import (
     ACTIVE_STATUSES,
@@ -71,13 +70,6 @@ def serving_order(query: Select[tuple[Ticket]]) -> Select[tuple[Ticket]]:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def service_day(moment: datetime | None = None) -> date:
-    """The service day (in HOSPITAL_TIMEZONE) a moment belongs to (default: today)."""
-    if moment is None:
-        return hospital_today()
-    return moment.astimezone(ZoneInfo(current_app.config["HOSPITAL_TIMEZONE"])).date()
 
 
 def get_ticket(ticket_id: int) -> Ticket:
@@ -330,7 +322,7 @@ def check_in(
         )
 
     now = utcnow()
-    day = service_day(now)
+    day = clock.service_day(now)
     sequence = _next_sequence(department.id, day)
     effective_at = _effective_time(appointment, now)
     ticket = Ticket(
@@ -603,7 +595,7 @@ def _transfer(
     ticket.status = "transferred"
     ticket.ended_at = now
     _record(ticket, "transfer", previous, actor, reason=reason)
-    day = service_day(now)
+    day = clock.service_day(now)
     sequence = _next_sequence(target.id, day)
     follow_up = Ticket(
         department_id=target.id,
@@ -733,7 +725,7 @@ def queue_state(department_id: int) -> QueueState:
             )
         )
     )
-    mean = mean_service_minutes(department, service_day())
+    mean = mean_service_minutes(department, clock.service_day())
     points = active_service_points(department)
     waiting = [ticket for ticket in tickets if ticket.status == "waiting"]
     entries = [
@@ -784,7 +776,7 @@ def latest_ticket_for_token(token: str) -> Ticket:
 
 
 def tickets_today(department_id: int | None = None) -> Select[tuple[Ticket]]:
-    query = select(Ticket).where(Ticket.service_day == service_day())
+    query = select(Ticket).where(Ticket.service_day == clock.service_day())
     if department_id is not None:
         query = query.where(Ticket.department_id == department_id)
     return query.order_by(Ticket.checked_in_at, Ticket.id)

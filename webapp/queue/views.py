@@ -18,16 +18,16 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from webapp import clock
 from webapp.appointments.models import Appointment
 from webapp.appointments.services import appointments_query
 from webapp.auth.permissions import role_required
 from webapp.database import get_by_id, utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.departments.services import get_department, list_departments
-from webapp.errors import DomainError
+from webapp.domain_errors import DomainError
 from webapp.extensions import db
 from webapp.form_errors import describe
-from webapp.main.services import hospital_today
 from webapp.patients.services import search_patients
 from webapp.queue.forms import (
     PRIORITY_CHOICES,
@@ -126,9 +126,7 @@ def board() -> View:
     if context["can_change"]:
         appointments = list(
             db.session.scalars(
-                appointments_query(
-                    day=hospital_today(), department_id=department_id, status="booked"
-                )
+                appointments_query(day=clock.today(), department_id=department_id, status="booked")
             )
         )
     return render_template(

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from webapp.auth.permissions import role_required
-from webapp.errors import NotFound
+from webapp.domain_errors import NotFound
 from webapp.queue.models import FINAL_STATUSES, Ticket
 from webapp.queue.services import (
     STATUS_LABELS,
