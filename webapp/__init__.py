@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     """Build the app from the environment, then apply ``config`` overrides (used by tests)."""
     from webapp.api.blueprint import SECURITY_SCHEMES
     from webapp.api.errors import validation_error_response
-    from webapp.api.schemas import ErrorResponse
+    from webapp.api.schemas.common import ErrorResponse
 
     # flask-openapi3's Flask subclass: it collects the /api/v1 operations into an
     # OpenAPI 3 document. Its own documentation pages are off; webapp.api serves

@@ -1,11 +1,11 @@
-"""The pydantic models of the API stay in step with the domain (webapp/api/schemas.py)."""
+"""The pydantic models of the API stay in step with the domain (webapp/api/schemas/)."""
 
 from __future__ import annotations
 
 from typing import get_args
 
 from webapp.api.errors import CODES
-from webapp.api.schemas import MAX_PER_PAGE, ErrorBody, PageQuery, Role
+from webapp.api.schemas.common import MAX_PER_PAGE, ErrorBody, PageQuery, Role
 from webapp.auth.models import ROLES
 
 

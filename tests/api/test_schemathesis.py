@@ -14,7 +14,7 @@ response must:
 schemathesis 4 runs *every* check by default; we name these four on purpose.
 The others (``positive_data_acceptance`` above all) would flag the business
 rules that the schemas deliberately leave to the services (username format,
-password length, department code format: see webapp/api/schemas.py).
+password length, department code format: see webapp/api/schemas/).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from flask import Response, jsonify
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
 from webapp.api.paging import paginate
-from webapp.api.schemas import (
+from webapp.api.schemas.appointments import (
     AppointmentCreateBody,
     AppointmentList,
     AppointmentOut,

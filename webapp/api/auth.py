@@ -8,7 +8,8 @@ from flask import Response, g, jsonify, request
 
 from webapp.api.blueprint import BEARER_SECURITY, allow, api_blueprint, api_user
 from webapp.api.errors import error_response
-from webapp.api.schemas import ErrorResponse, LoginBody, MeOut, RefreshBody, TokenPairOut
+from webapp.api.schemas.auth import LoginBody, MeOut, RefreshBody, TokenPairOut
+from webapp.api.schemas.common import ErrorResponse
 from webapp.audit.services import record_audit
 from webapp.auth.models import ROLES
 from webapp.auth.services import authenticate

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
-from webapp.api.schemas import ErrorResponse
+from webapp.api.schemas.common import ErrorResponse
 from webapp.auth.models import ROLES, User
 
 F = TypeVar("F", bound=Callable[..., Any])

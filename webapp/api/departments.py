@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
-from webapp.api.schemas import (
+from webapp.api.schemas.departments import (
     DepartmentCreateBody,
     DepartmentList,
     DepartmentOut,

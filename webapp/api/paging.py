@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 
-from webapp.api.schemas import PageQuery
+from webapp.api.schemas.common import PageQuery
 from webapp.extensions import db
 
 T = TypeVar("T")

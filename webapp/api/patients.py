@@ -14,7 +14,7 @@ from flask import Response, jsonify
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
 from webapp.api.errors import error_response
 from webapp.api.paging import paginate
-from webapp.api.schemas import (
+from webapp.api.schemas.patients import (
     PatientCreateBody,
     PatientList,
     PatientOut,

@@ -6,7 +6,8 @@ from flask import Response, jsonify
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
 from webapp.api.paging import paginate
-from webapp.api.schemas import PageQuery, UserCreateBody, UserList, UserOut, UserPatchBody, UserPath
+from webapp.api.schemas.common import PageQuery
+from webapp.api.schemas.users import UserCreateBody, UserList, UserOut, UserPatchBody, UserPath
 from webapp.auth import services as accounts
 
 bp = api_blueprint("users", "/users", "Staff accounts (admins only)")
