@@ -1,12 +1,9 @@
 """The queue: POST /queue/check-in, GET /queue/current, GET /queue/{id},
 POST /queue/call-next, PATCH /queue/{id}/status, POST /queue/override.
 
-Every rule (who may make which move from which status, one active ticket per
-patient, one patient per room, serving order, the wait estimate) is the queue
-domain's (``webapp.queue.rules`` and ``moves``); this module maps JSON to its
-arguments and back. The roles declared here only let a caller reach the door;
-the rule book refuses a move the caller's role may not make (403). A ticket
-never carries a patient's name.
+Every rule (legal moves, one active ticket per patient, one patient per room,
+serving order, the wait estimate) is the queue service's; this module maps
+JSON to its arguments and back. A ticket never carries a patient's name.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ from typing import Any
 from flask import Response, jsonify, url_for
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
+from webapp.api.errors import error_response
 from webapp.api.schemas.queue import (
     CallNextBody,
     CheckInBody,
@@ -26,15 +24,18 @@ from webapp.api.schemas.queue import (
     TicketPath,
     TicketStatusBody,
 )
-from webapp.auth.roles import CLINICAL, FRONT_DESK, STAFF
+from webapp.auth.models import ROLES
 from webapp.database import get_by_id
 from webapp.domain_errors import ValidationFailed
-from webapp.queue import moves, state
+from webapp.queue import services as queue
 from webapp.queue.models import Ticket
 
 bp = api_blueprint("queue", "/queue", "The queue: check-in, call-next, status changes, overrides")
 
 TICKET_PAGE_ENDPOINT = "tickets.status"
+# Body-dependent rights, checked in the view once the body is valid.
+RECEPTIONIST_STATUSES = ("cancelled",)
+CLINICIAN_OVERRIDES = ("recall", "transfer")
 
 
 def status_url(ticket: Ticket) -> str:
@@ -42,11 +43,11 @@ def status_url(ticket: Ticket) -> str:
     return url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token, _external=True)
 
 
-def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True) -> dict[str, Any]:
+def _ticket_json(ticket: Ticket, entry: queue.WaitingTicket | bool | None = True) -> dict[str, Any]:
     """``entry``: the ticket's place in the queue when known, True to look it up."""
     if entry is True:
-        entry = state.position_of(ticket)
-    place = entry if isinstance(entry, state.WaitingTicket) else None
+        entry = queue.position_of(ticket)
+    place = entry if isinstance(entry, queue.WaitingTicket) else None
     return TicketOut.model_validate(
         {
             "id": ticket.id,
@@ -79,9 +80,9 @@ def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True
     "only; 422 for neither or both forms, or an unknown id.",
     responses={201: TicketOut, **CONFLICT},
 )
-@allow(bp, *FRONT_DESK)
+@allow(bp, "receptionist", "admin")
 def check_in(body: CheckInBody) -> tuple[Response, int]:
-    ticket = moves.check_in(
+    ticket = queue.check_in(
         actor=api_user(),
         appointment_id=body.appointment_id,
         patient_id=body.patient_id,
@@ -96,28 +97,28 @@ def check_in(body: CheckInBody) -> tuple[Response, int]:
     summary="A department's live queue: waiting (in serving order), called, in service",
     responses={200: QueueCurrentOut, **NOT_FOUND},
 )
-@allow(bp, *STAFF)
+@allow(bp, *ROLES)
 def current_queue(query: QueueCurrentQuery) -> Response:
-    queue = state.queue_state(query.department_id)
+    state = queue.queue_state(query.department_id)
     return jsonify(
         QueueCurrentOut.model_validate(
             {
-                "department_id": queue.department.id,
-                "waiting": [_ticket_json(entry.ticket, entry) for entry in queue.waiting],
-                "called": [_ticket_json(ticket, None) for ticket in queue.called],
-                "in_service": [_ticket_json(ticket, None) for ticket in queue.in_service],
-                "generated_at": queue.generated_at,
-                "mean_service_minutes": queue.mean_service_minutes,
-                "active_service_points": queue.active_service_points,
+                "department_id": state.department.id,
+                "waiting": [_ticket_json(entry.ticket, entry) for entry in state.waiting],
+                "called": [_ticket_json(ticket, None) for ticket in state.called],
+                "in_service": [_ticket_json(ticket, None) for ticket in state.in_service],
+                "generated_at": state.generated_at,
+                "mean_service_minutes": state.mean_service_minutes,
+                "active_service_points": state.active_service_points,
             }
         ).model_dump(mode="json")
     )
 
 
 @bp.get("/<int:id>", summary="A ticket", responses={200: TicketOut, **NOT_FOUND})
-@allow(bp, *STAFF)
+@allow(bp, *ROLES)
 def get_ticket(path: TicketPath) -> Response:
-    return jsonify(_ticket_json(state.get_ticket(path.id)))
+    return jsonify(_ticket_json(queue.get_ticket(path.id)))
 
 
 @bp.post(
@@ -128,9 +129,9 @@ def get_ticket(path: TicketPath) -> Response:
     "or in-service ticket; 422 for an unknown or inactive room.",
     responses={200: TicketOut, 204: None, **CONFLICT},
 )
-@allow(bp, *CLINICAL)
+@allow(bp, "clinician", "admin")
 def call_next(body: CallNextBody) -> Response:
-    ticket = moves.call_next(service_point_id=body.service_point_id, actor=api_user())
+    ticket = queue.call_next(service_point_id=body.service_point_id, actor=api_user())
     if ticket is None:
         return Response(status=204)
     return jsonify(_ticket_json(ticket))
@@ -139,19 +140,19 @@ def call_next(body: CallNextBody) -> Response:
 @bp.patch(
     "/<int:id>/status",
     summary="Move a ticket to another status",
-    description="Each status is reached by one move of the queue's rule book, which says "
-    "who may make it: clinicians and admins call, start, complete, mark no-show and return to "
-    "the queue; any staff may cancel a waiting ticket (with a reason). 403 for a role the rule "
-    "book does not name; 422 when the move needs a reason and none was sent; "
+    description="Clinicians and admins; receptionists may only cancel (403 otherwise). "
     "409 for a move that is not legal from the ticket's current status (nothing changes).",
     responses={200: TicketOut, **NOT_FOUND, **CONFLICT},
 )
-@allow(bp, *STAFF)
-def change_status(path: TicketPath, body: TicketStatusBody) -> Response:
-    ticket = moves.transition_ticket(
-        state.get_ticket(path.id).id,
+@allow(bp, *ROLES)
+def change_status(path: TicketPath, body: TicketStatusBody) -> Response | tuple[Response, int]:
+    user = api_user()
+    if user.role == "receptionist" and body.status not in RECEPTIONIST_STATUSES:
+        return error_response(403, "A receptionist may only cancel a ticket.")
+    ticket = queue.transition_ticket(
+        queue.get_ticket(path.id).id,
         status=body.status,
-        actor=api_user(),
+        actor=user,
         service_point_id=body.service_point_id,
         reason=body.reason,
     )
@@ -161,22 +162,23 @@ def change_status(path: TicketPath, body: TicketStatusBody) -> Response:
 @bp.post(
     "/override",
     summary="A staff override: assign, skip, move to front, set priority, transfer, recall",
-    description="Receptionists and admins assign, skip, move to front and set priority "
-    "(each with a reason); any staff may recall and transfer (403 for a role the queue's rule "
-    "book does not name; 422 when a reason is needed and missing). Answers the resulting "
-    "ticket: for transfer, the new ticket in the other department (its transferred_from is "
-    "the old one; same status_url). 422 for an unknown "
+    description="Receptionists and admins; clinicians may only recall and transfer (403 "
+    "otherwise). Answers the resulting ticket: for transfer, the new ticket in the other "
+    "department (its transferred_from is the old one; same status_url). 422 for an unknown "
     "ticket_id; 409 when the action is not legal from the ticket's status.",
     responses={200: TicketOut, **CONFLICT},
 )
-@allow(bp, *STAFF)
+@allow(bp, *ROLES)
 def override(body: OverrideBody) -> Response:
+    user = api_user()
+    if user.role == "clinician" and body.action not in CLINICIAN_OVERRIDES:
+        return error_response(403, "A clinician may only recall or transfer a ticket.")
     if get_by_id(Ticket, body.ticket_id) is None:
         raise ValidationFailed({"ticket_id": "No ticket has this id."})
-    ticket = moves.override_ticket(
+    ticket = queue.override_ticket(
         body.ticket_id,
         action=body.action,
-        actor=api_user(),
+        actor=user,
         service_point_id=body.service_point_id,
         priority=body.priority,
         department_id=body.department_id,
