@@ -12,7 +12,7 @@ from tests.factories import DepartmentFactory, PatientFactory, ServicePointFacto
 from webapp.auth.models import User
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
-from webapp.queue import services as queue
+from webapp.queue import moves as queue
 from webapp.queue.models import Ticket
 
 # A patient no one could mistake for anything else on a page.

@@ -1,7 +1,7 @@
 """The queue endpoints (webapp/api/queue.py): check-in, current, a ticket, call-next,
 status changes and overrides.
 
-The rules are webapp/queue/services.py's (tested in tests/queue); these tests check
+The rules are the queue domain's (webapp/queue/)'s (tested in tests/queue); these tests check
 that each reaches an API caller with the right status, shape and role.
 """
 
@@ -22,7 +22,7 @@ from tests.factories import (
     ServicePointFactory,
 )
 from webapp.extensions import db
-from webapp.queue import services as queue
+from webapp.queue import moves as queue
 from webapp.queue.models import QueueEvent, Ticket
 
 QUEUE = f"{API}/queue"
@@ -190,7 +190,9 @@ def test_a_receptionist_may_cancel(client, world, rita):
     ticket = walk_in(world)
 
     response = client.patch(
-        f"{QUEUE}/{ticket.id}/status", json={"status": "cancelled"}, headers=rita
+        f"{QUEUE}/{ticket.id}/status",
+        json={"status": "cancelled", "reason": "went home"},
+        headers=rita,
     )
 
     assert response.status_code == 200
@@ -485,6 +487,7 @@ def test_call_next_skips_tickets_assigned_to_another_room(client, world, colin, 
                 "ticket_id": ticket.id,
                 "action": "assign",
                 "service_point_id": world["room2"].id,
+                "reason": "room 2's specialist",
             },
             headers=ada,
         )
@@ -617,7 +620,12 @@ def test_calling_uses_the_assigned_room_when_none_is_sent(client, world, colin, 
     ticket = walk_in(world)
     client.post(
         f"{QUEUE}/override",
-        json={"ticket_id": ticket.id, "action": "assign", "service_point_id": world["room2"].id},
+        json={
+            "ticket_id": ticket.id,
+            "action": "assign",
+            "service_point_id": world["room2"].id,
+            "reason": "hoist in room 2",
+        },
         headers=ada,
     )
 
@@ -670,9 +678,12 @@ def test_a_status_change_of_an_unknown_ticket_is_404(client, world, colin, rita)
 
 
 def override(client, headers, ticket, action, **fields):
+    """An override with a reason, as the rule book asks of assign, skip, move to front and
+    set priority (tests of the reason itself pass ``reason=None``)."""
+    body = {"ticket_id": ticket.id, "action": action, "reason": "a reason", **fields}
     return client.post(
         f"{QUEUE}/override",
-        json={"ticket_id": ticket.id, "action": action, **fields},
+        json={key: value for key, value in body.items() if value is not None},
         headers=headers,
     )
 

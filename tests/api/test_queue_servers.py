@@ -29,7 +29,7 @@ from tests.factories import (
 )
 from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.services import check_in
+from webapp.queue.moves import check_in
 
 pytestmark = pytest.mark.postgres
 

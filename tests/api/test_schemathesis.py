@@ -48,7 +48,7 @@ from tests.factories import (
 from webapp.auth.models import User
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.queue import services as queue
+from webapp.queue import moves as queue
 from webapp.queue.models import Ticket
 
 API = "/api/v1"

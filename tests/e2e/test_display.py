@@ -15,7 +15,7 @@ from tests.e2e.accessibility import assert_accessible
 from tests.factories import PatientFactory
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
-from webapp.queue import services as queue
+from webapp.queue import moves as queue
 from webapp.queue.models import Ticket
 
 FIRST_NAMES = ("Zebulon", "Ottoline")

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from tests.factories import DepartmentFactory, PatientFactory, ServicePointFactory, UserFactory
 from webapp.extensions import db
-from webapp.queue import services
+from webapp.queue import moves
 from webapp.queue.models import QueueEvent, Ticket
 
 pytestmark = pytest.mark.postgres
@@ -74,7 +74,7 @@ def _call_next_once(barrier: Any, service_point_id: int, actor_id: int | None) -
     actor = db.session.get(User, actor_id) if actor_id else None
     db.session.commit()  # start the race without an open transaction
     barrier.wait(BARRIER_TIMEOUT)
-    ticket = services.call_next(service_point_id=service_point_id, actor=actor)
+    ticket = moves.call_next(service_point_id=service_point_id, actor=actor)
     result = (service_point_id, ticket.id if ticket else None)
     db.session.commit()
     return result
@@ -113,7 +113,7 @@ def _check_in_many(barrier: Any, department_id: int, patient_ids: list[int]) -> 
     barrier.wait(BARRIER_TIMEOUT)
     numbers = []
     for patient_id in patient_ids:
-        ticket = services.check_in(actor=None, patient_id=patient_id, department_id=department_id)
+        ticket = moves.check_in(actor=None, patient_id=patient_id, department_id=department_id)
         numbers.append(ticket.number)
         db.session.commit()
     return numbers
@@ -126,9 +126,7 @@ def _check_in_same_patients(barrier: Any, department_id: int, patient_ids: list[
     for patient_id in patient_ids:
         barrier.wait(BARRIER_TIMEOUT)  # one round per patient, both processes together
         try:
-            ticket = services.check_in(
-                actor=None, patient_id=patient_id, department_id=department_id
-            )
+            ticket = moves.check_in(actor=None, patient_id=patient_id, department_id=department_id)
             db.session.commit()
             outcomes.append((patient_id, ticket.number))
         except Conflict:
@@ -202,7 +200,7 @@ def test_concurrent_call_next_gives_distinct_tickets(pg_app: Any, workers: Worke
         )
     db.session.commit()
     waiting = [
-        services.check_in(actor=None, patient_id=PatientFactory().id, department_id=department.id)
+        moves.check_in(actor=None, patient_id=PatientFactory().id, department_id=department.id)
         for _ in range(10)
     ]
     db.session.commit()

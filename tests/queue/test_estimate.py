@@ -10,7 +10,8 @@ import pytest
 from tests.factories import DepartmentFactory, PatientFactory, ServicePointFactory, UserFactory
 from webapp.clock import service_day
 from webapp.extensions import db
-from webapp.queue import services
+from webapp.queue import moves
+from webapp.queue import state as reads
 from webapp.queue.models import Ticket
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -30,9 +31,7 @@ def gm(app: Any, clock: Any) -> Any:
 
 
 def walk_in(department: Any) -> Ticket:
-    ticket = services.check_in(
-        actor=None, patient_id=PatientFactory().id, department_id=department.id
-    )
+    ticket = moves.check_in(actor=None, patient_id=PatientFactory().id, department_id=department.id)
     db.session.commit()
     return ticket
 
@@ -41,10 +40,10 @@ def serve(department: Any, clock: Any, minutes: float, point: Any = None) -> Tic
     """Check in, call (by no one, so nobody signs in), start, and complete after ``minutes``."""
     point = point or ServicePointFactory(department=department)
     ticket = walk_in(department)
-    services.transition_ticket(ticket.id, status="called", actor=None, service_point_id=point.id)
-    services.transition_ticket(ticket.id, status="in_service", actor=None)
+    moves.transition_ticket(ticket.id, status="called", actor=None, service_point_id=point.id)
+    moves.transition_ticket(ticket.id, status="in_service", actor=None)
     clock.shift(timedelta(minutes=minutes))
-    services.transition_ticket(ticket.id, status="completed", actor=None)
+    moves.transition_ticket(ticket.id, status="completed", actor=None)
     db.session.commit()
     return ticket
 
@@ -52,7 +51,7 @@ def serve(department: Any, clock: Any, minutes: float, point: Any = None) -> Tic
 def estimates(department: Any) -> list[tuple[int, int]]:
     return [
         (entry.position, entry.estimated_wait_minutes)
-        for entry in services.queue_state(department.id).waiting
+        for entry in reads.queue_state(department.id).waiting
     ]
 
 
@@ -73,7 +72,7 @@ def estimates(department: Any) -> list[tuple[int, int]]:
     ],
 )
 def test_estimate_minutes(ahead: int, mean: float, points: int, expected: int) -> None:
-    assert services.estimate_minutes(ahead, mean, points) == expected
+    assert reads.estimate_minutes(ahead, mean, points) == expected
 
 
 # ------------------------------------------------------------- default mean
@@ -82,7 +81,7 @@ def test_estimate_minutes(ahead: int, mean: float, points: int, expected: int) -
 def test_default_minutes_one_point_positions_one_based(gm: Any) -> None:
     for _ in range(4):
         walk_in(gm)
-    state = services.queue_state(gm.id)
+    state = reads.queue_state(gm.id)
     assert state.mean_service_minutes == 10
     assert state.active_service_points == 1  # nobody signed in: at least 1
     assert estimates(gm) == [(1, 0), (2, 10), (3, 20), (4, 30)]
@@ -92,8 +91,8 @@ def test_default_minutes_one_point_positions_one_based(gm: Any) -> None:
 def test_estimate_at_check_in_is_kept(gm: Any) -> None:
     first, second, third = walk_in(gm), walk_in(gm), walk_in(gm)
     assert [t.estimated_wait_at_check_in for t in (first, second, third)] == [0, 10, 20]
-    assert services.estimate_for(third) == 20
-    assert services.position_of(third).position == 3
+    assert reads.estimate_for(third) == 20
+    assert reads.position_of(third).position == 3
 
 
 def test_estimate_for_non_waiting_is_none(gm: Any) -> None:
@@ -101,13 +100,13 @@ def test_estimate_for_non_waiting_is_none(gm: Any) -> None:
     db.session.commit()
     ticket = walk_in(gm)
     waiting = walk_in(gm)
-    services.call_next(service_point_id=point.id, actor=None)
+    moves.call_next(service_point_id=point.id, actor=None)
     db.session.commit()
-    assert services.estimate_for(ticket) is None
-    assert services.position_of(ticket) is None
+    assert reads.estimate_for(ticket) is None
+    assert reads.position_of(ticket) is None
     # The called ticket is no longer ahead.
-    assert services.estimate_for(waiting) == 0
-    assert services.position_of(waiting).position == 1
+    assert reads.estimate_for(waiting) == 0
+    assert reads.position_of(waiting).position == 1
 
 
 # ------------------------------------------------------------ today's mean
@@ -118,11 +117,11 @@ def test_mean_from_completed_tickets_today(gm: Any, clock: Any) -> None:
     db.session.commit()
     serve(gm, clock, 6, point)
     serve(gm, clock, 9, point)
-    assert services.mean_service_minutes(gm, service_day()) == pytest.approx(7.5)
+    assert reads.mean_service_minutes(gm, service_day()) == pytest.approx(7.5)
     for _ in range(4):
         walk_in(gm)
     clock.shift(timedelta(hours=2))  # the room's call is now stale: 1 point by the floor
-    state = services.queue_state(gm.id)
+    state = reads.queue_state(gm.id)
     assert state.active_service_points == 1
     assert estimates(gm) == [(1, 0), (2, 8), (3, 15), (4, 23)]
 
@@ -131,14 +130,14 @@ def test_only_completed_tickets_count(gm: Any, clock: Any) -> None:
     point = ServicePointFactory(department=gm)
     db.session.commit()
     ticket = walk_in(gm)
-    services.transition_ticket(ticket.id, status="called", actor=None, service_point_id=point.id)
-    services.transition_ticket(ticket.id, status="in_service", actor=None)
+    moves.transition_ticket(ticket.id, status="called", actor=None, service_point_id=point.id)
+    moves.transition_ticket(ticket.id, status="in_service", actor=None)
     clock.shift(timedelta(minutes=50))
-    services.transition_ticket(ticket.id, status="no_show", actor=None)
+    moves.transition_ticket(ticket.id, status="no_show", actor=None)
     db.session.commit()
-    assert services.mean_service_minutes(gm, service_day()) == 10
+    assert reads.mean_service_minutes(gm, service_day()) == 10
     serve(gm, clock, 4, point)
-    assert services.mean_service_minutes(gm, service_day()) == 4
+    assert reads.mean_service_minutes(gm, service_day()) == 4
 
 
 def test_yesterdays_and_other_departments_tickets_do_not_count(gm: Any, clock: Any) -> None:
@@ -147,10 +146,10 @@ def test_yesterdays_and_other_departments_tickets_do_not_count(gm: Any, clock: A
     serve(gm, clock, 60)
     serve(other, clock, 2)
     clock.move_to(T0 + timedelta(days=1), tick=False)
-    assert services.mean_service_minutes(gm, service_day()) == 10
+    assert reads.mean_service_minutes(gm, service_day()) == 10
     serve(other, clock, 3)
-    assert services.mean_service_minutes(gm, service_day()) == 10
-    assert services.mean_service_minutes(other, service_day()) == 3
+    assert reads.mean_service_minutes(gm, service_day()) == 10
+    assert reads.mean_service_minutes(other, service_day()) == 3
 
 
 # ------------------------------------------------------ active service points
@@ -165,7 +164,7 @@ def test_signed_in_points_divide_the_wait(gm: Any) -> None:
     other = DepartmentFactory(code="LAB")
     ServicePointFactory(department=other, clinician_id=UserFactory(role="clinician").id)
     db.session.commit()
-    assert services.active_service_points(gm) == 2
+    assert reads.active_service_points(gm) == 2
     for _ in range(4):
         walk_in(gm)
     assert estimates(gm) == [(1, 0), (2, 5), (3, 10), (4, 15)]
@@ -176,16 +175,16 @@ def test_recent_call_makes_a_point_active_for_30_minutes(gm: Any, clock: Any) ->
     db.session.commit()
     for _ in range(6):
         walk_in(gm)
-    assert services.active_service_points(gm) == 1
+    assert reads.active_service_points(gm) == 1
     for room in rooms[:2]:
-        services.call_next(service_point_id=room.id, actor=None)  # nobody signs in
+        moves.call_next(service_point_id=room.id, actor=None)  # nobody signs in
     db.session.commit()
-    assert services.active_service_points(gm) == 2
+    assert reads.active_service_points(gm) == 2
     assert estimates(gm) == [(1, 0), (2, 5), (3, 10), (4, 15)]
     clock.shift(timedelta(minutes=29))
-    assert services.active_service_points(gm) == 2
+    assert reads.active_service_points(gm) == 2
     clock.shift(timedelta(minutes=2))
-    assert services.active_service_points(gm) == 1
+    assert reads.active_service_points(gm) == 1
     assert estimates(gm) == [(1, 0), (2, 10), (3, 20), (4, 30)]
 
 
@@ -193,14 +192,14 @@ def test_recall_keeps_a_point_active(gm: Any, clock: Any) -> None:
     room1, room2 = ServicePointFactory(department=gm), ServicePointFactory(department=gm)
     db.session.commit()
     first, _ = walk_in(gm), walk_in(gm)
-    services.call_next(service_point_id=room1.id, actor=None)
-    services.call_next(service_point_id=room2.id, actor=None)
+    moves.call_next(service_point_id=room1.id, actor=None)
+    moves.call_next(service_point_id=room2.id, actor=None)
     db.session.commit()
     clock.shift(timedelta(minutes=25))
-    services.override_ticket(first.id, action="recall", actor=None)
+    moves.override_ticket(first.id, action="recall", actor=None)
     db.session.commit()
     clock.shift(timedelta(minutes=10))
-    assert services.active_service_points(gm) == 1
+    assert reads.active_service_points(gm) == 1
 
 
 def test_signed_in_and_calling_counts_once(gm: Any) -> None:
@@ -208,10 +207,10 @@ def test_signed_in_and_calling_counts_once(gm: Any) -> None:
     room = ServicePointFactory(department=gm)
     db.session.commit()
     walk_in(gm)
-    services.call_next(service_point_id=room.id, actor=doctor)  # signs in and calls
+    moves.call_next(service_point_id=room.id, actor=doctor)  # signs in and calls
     db.session.commit()
     assert room.clinician_id == doctor.id
-    assert services.active_service_points(gm) == 1
+    assert reads.active_service_points(gm) == 1
 
 
 def test_combined_estimate(gm: Any, clock: Any) -> None:
@@ -224,7 +223,7 @@ def test_combined_estimate(gm: Any, clock: Any) -> None:
     serve(gm, clock, 5, rooms[0])
     serve(gm, clock, 10, rooms[1])
     tickets = [walk_in(gm) for _ in range(8)]
-    state = services.queue_state(gm.id)
+    state = reads.queue_state(gm.id)
     assert state.mean_service_minutes == pytest.approx(7.5)
     assert state.active_service_points == 2
     assert [e.ticket.id for e in state.waiting] == [t.id for t in tickets]

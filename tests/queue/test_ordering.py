@@ -18,7 +18,8 @@ from tests.factories import (
     UserFactory,
 )
 from webapp.extensions import db
-from webapp.queue import services
+from webapp.queue import moves
+from webapp.queue import state as reads
 from webapp.queue.models import Ticket
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -49,7 +50,7 @@ def at(clock: Any, minutes: float) -> None:
 
 
 def walk_in(gm: Any, label: str, priority: str = "routine") -> Ticket:
-    ticket = services.check_in(
+    ticket = moves.check_in(
         actor=None, patient_id=PatientFactory(first_name=label).id, department_id=gm.id,
         priority=priority,
     )  # fmt: skip
@@ -65,17 +66,17 @@ def booked(gm: Any, label: str, starts_minutes: float) -> Ticket:
         starts_at=T0 + timedelta(minutes=starts_minutes),
     )
     db.session.commit()
-    ticket = services.check_in(actor=None, appointment_id=appointment.id)
+    ticket = moves.check_in(actor=None, appointment_id=appointment.id)
     db.session.commit()
     return ticket
 
 
 def order(gm: Any) -> list[str]:
-    return [entry.ticket.patient.first_name for entry in services.queue_state(gm.id).waiting]
+    return [entry.ticket.patient.first_name for entry in reads.queue_state(gm.id).waiting]
 
 
 def override(ticket: Ticket, action: str, **kwargs: Any) -> None:
-    services.override_ticket(ticket.id, action=action, actor=None, **kwargs)
+    moves.override_ticket(ticket.id, action=action, actor=None, **kwargs)
     db.session.commit()
 
 
@@ -106,7 +107,7 @@ def test_priority_groups_then_check_in_time(gm: Any, clock: Any) -> None:
         at(clock, minute)
         walk_in(gm, label, priority)
     assert order(gm) == ["e1", "e2", "u1", "u2", "p1", "p2", "r1", "r2"]
-    state = services.queue_state(gm.id)
+    state = reads.queue_state(gm.id)
     assert [entry.position for entry in state.waiting] == list(range(1, 9))
 
 
@@ -121,10 +122,10 @@ def test_only_waiting_tickets_of_the_department(gm: Any, room: Any, clock: Any) 
     db.session.commit()
     tickets = queue(gm, clock, "abcd")
     walk_in(other, "elsewhere")
-    services.call_next(service_point_id=room.id, actor=None)
-    services.transition_ticket(tickets["d"].id, status="cancelled", actor=None)
+    moves.call_next(service_point_id=room.id, actor=None)
+    moves.transition_ticket(tickets["d"].id, status="cancelled", actor=None)
     db.session.commit()
-    state = services.queue_state(gm.id)
+    state = reads.queue_state(gm.id)
     assert order(gm) == ["b", "c"]
     assert [t.patient.first_name for t in state.called] == ["a"]
 
@@ -236,14 +237,14 @@ def test_skip_counts_only_its_priority_group(gm: Any, clock: Any) -> None:
 
 def test_skip_a_called_ticket(gm: Any, room: Any, clock: Any) -> None:
     tickets = queue(gm, clock, "abcdef")
-    services.call_next(service_point_id=room.id, actor=None)
+    moves.call_next(service_point_id=room.id, actor=None)
     db.session.commit()
     assert order(gm) == ["b", "c", "d", "e", "f"]
     override(tickets["a"], "skip")
     assert tickets["a"].status == "waiting" and tickets["a"].service_point_id is None
     assert order(gm) == ["b", "c", "d", "a", "e", "f"]
     # The room is free again and calls "b".
-    assert services.call_next(service_point_id=room.id, actor=None).id == tickets["b"].id
+    assert moves.call_next(service_point_id=room.id, actor=None).id == tickets["b"].id
 
 
 def test_skip_with_identical_effective_times(gm: Any, clock: Any) -> None:
@@ -318,17 +319,17 @@ def test_move_to_front_beats_early_appointment(gm: Any, clock: Any) -> None:
 def test_return_to_queue_keeps_the_place(gm: Any, room: Any, clock: Any) -> None:
     tickets = queue(gm, clock, "abcd")
     tickets |= queue(gm, clock, "U", priority="urgent", start=5)
-    called = services.call_next(service_point_id=room.id, actor=None)
+    called = moves.call_next(service_point_id=room.id, actor=None)
     assert called.id == tickets["U"].id
     queue(gm, clock, "e", start=20)
-    services.transition_ticket(called.id, status="waiting", actor=None)
+    moves.transition_ticket(called.id, status="waiting", actor=None)
     db.session.commit()
     assert order(gm) == ["U", "a", "b", "c", "d", "e"]
     # A returned routine ticket also goes back to its place, not to the end.
-    services.call_next(service_point_id=room.id, actor=None)  # U
-    services.transition_ticket(tickets["U"].id, status="no_show", actor=None)
-    services.call_next(service_point_id=room.id, actor=None)  # a
-    services.transition_ticket(tickets["a"].id, status="waiting", actor=None)
+    moves.call_next(service_point_id=room.id, actor=None)  # U
+    moves.transition_ticket(tickets["U"].id, status="no_show", actor=None)
+    moves.call_next(service_point_id=room.id, actor=None)  # a
+    moves.transition_ticket(tickets["a"].id, status="waiting", actor=None)
     db.session.commit()
     assert order(gm) == ["a", "b", "c", "d", "e"]
 
@@ -365,31 +366,30 @@ def test_call_next_follows_queue_state_exactly(gm: Any, clock: Any) -> None:
     override(tickets["c"], "set_priority", priority="urgent")
 
     expected_all = order(gm)
-    ordered = services.queue_state(gm.id).waiting
+    ordered = reads.queue_state(gm.id).waiting
     # queue_state's order really is (priority rank, queue_key, id).
     keys = [
-        (services.PRIORITY_RANK[e.ticket.priority], e.ticket.queue_key, e.ticket.id)
-        for e in ordered
+        (reads.PRIORITY_RANK[e.ticket.priority], e.ticket.queue_key, e.ticket.id) for e in ordered
     ]
     assert keys == sorted(keys)
 
     called: list[str] = []
     while True:
-        waiting = services.queue_state(gm.id).waiting
+        waiting = reads.queue_state(gm.id).waiting
         expected = next(
             (e.ticket for e in waiting if e.ticket.service_point_id in (None, room1.id)), None
         )
-        ticket = services.call_next(service_point_id=room1.id, actor=doctor)
+        ticket = moves.call_next(service_point_id=room1.id, actor=doctor)
         db.session.commit()
         if expected is None:
             assert ticket is None
             break
         assert ticket is not None and ticket.id == expected.id
         called.append(ticket.patient.first_name)
-        services.transition_ticket(ticket.id, status="in_service", actor=doctor)
-        services.transition_ticket(ticket.id, status="completed", actor=doctor)
+        moves.transition_ticket(ticket.id, status="in_service", actor=doctor)
+        moves.transition_ticket(ticket.id, status="completed", actor=doctor)
         db.session.commit()
     assert called == [label for label in expected_all if label != "g"]
     assert called[:4] == ["E", "c", "P", "Q"]
     assert order(gm) == ["g"]
-    assert services.call_next(service_point_id=room2.id, actor=None).id == tickets["g"].id
+    assert moves.call_next(service_point_id=room2.id, actor=None).id == tickets["g"].id

@@ -20,7 +20,7 @@ from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.services import call_next, check_in
+from webapp.queue.moves import call_next, check_in
 
 
 @pytest.fixture
@@ -179,7 +179,10 @@ def test_call_next_recall_start_complete(
     assert "in service" in _press(as_clinician, "start", ticket)
     assert _reload(ticket).status == "in_service"
     body = page_text(as_clinician.get("/workstation"))
-    assert 'data-shortcut="R" aria-keyshortcuts="R" disabled title="GM-001 is in service' in body
+    assert (
+        'data-shortcut="R" aria-keyshortcuts="R" disabled '
+        'title="Ticket GM-001 is in service; it can be recalled only while it is called.'
+    ) in body
 
     assert "completed" in _press(as_clinician, "complete", ticket)
     assert _reload(ticket).status == "completed"

@@ -23,7 +23,7 @@ from tests.public_screens import (
 from webapp.auth.models import User
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
-from webapp.queue import services as queue
+from webapp.queue import moves as queue
 from webapp.queue.models import Ticket
 
 

@@ -1,9 +1,12 @@
 """The queue: POST /queue/check-in, GET /queue/current, GET /queue/{id},
 POST /queue/call-next, PATCH /queue/{id}/status, POST /queue/override.
 
-Every rule (legal moves, one active ticket per patient, one patient per room,
-serving order, the wait estimate) is the queue service's; this module maps
-JSON to its arguments and back. A ticket never carries a patient's name.
+Every rule (who may make which move from which status, one active ticket per
+patient, one patient per room, serving order, the wait estimate) is the queue
+domain's (``webapp.queue.rules`` and ``moves``); this module maps JSON to its
+arguments and back. The roles declared here only let a caller reach the door;
+the rule book refuses a move the caller's role may not make (403). A ticket
+never carries a patient's name.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from typing import Any
 from flask import Response, jsonify, url_for
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
-from webapp.api.errors import error_response
 from webapp.api.schemas.queue import (
     CallNextBody,
     CheckInBody,
@@ -24,18 +26,14 @@ from webapp.api.schemas.queue import (
     TicketPath,
     TicketStatusBody,
 )
-from webapp.auth.models import ROLES
-from webapp.database import get_by_id
-from webapp.domain_errors import ValidationFailed
-from webapp.queue import services as queue
+from webapp.auth.roles import CLINICAL, FRONT_DESK, STAFF
+from webapp.domain_errors import NotFound, ValidationFailed
+from webapp.queue import moves, state
 from webapp.queue.models import Ticket
 
 bp = api_blueprint("queue", "/queue", "The queue: check-in, call-next, status changes, overrides")
 
 TICKET_PAGE_ENDPOINT = "tickets.status"
-# Body-dependent rights, checked in the view once the body is valid.
-RECEPTIONIST_STATUSES = ("cancelled",)
-CLINICIAN_OVERRIDES = ("recall", "transfer")
 
 
 def status_url(ticket: Ticket) -> str:
@@ -43,11 +41,11 @@ def status_url(ticket: Ticket) -> str:
     return url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token, _external=True)
 
 
-def _ticket_json(ticket: Ticket, entry: queue.WaitingTicket | bool | None = True) -> dict[str, Any]:
+def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True) -> dict[str, Any]:
     """``entry``: the ticket's place in the queue when known, True to look it up."""
     if entry is True:
-        entry = queue.position_of(ticket)
-    place = entry if isinstance(entry, queue.WaitingTicket) else None
+        entry = state.position_of(ticket)
+    place = entry if isinstance(entry, state.WaitingTicket) else None
     return TicketOut.model_validate(
         {
             "id": ticket.id,
@@ -80,9 +78,9 @@ def _ticket_json(ticket: Ticket, entry: queue.WaitingTicket | bool | None = True
     "only; 422 for neither or both forms, or an unknown id.",
     responses={201: TicketOut, **CONFLICT},
 )
-@allow(bp, "receptionist", "admin")
+@allow(bp, *FRONT_DESK)
 def check_in(body: CheckInBody) -> tuple[Response, int]:
-    ticket = queue.check_in(
+    ticket = moves.check_in(
         actor=api_user(),
         appointment_id=body.appointment_id,
         patient_id=body.patient_id,
@@ -97,28 +95,28 @@ def check_in(body: CheckInBody) -> tuple[Response, int]:
     summary="A department's live queue: waiting (in serving order), called, in service",
     responses={200: QueueCurrentOut, **NOT_FOUND},
 )
-@allow(bp, *ROLES)
+@allow(bp, *STAFF)
 def current_queue(query: QueueCurrentQuery) -> Response:
-    state = queue.queue_state(query.department_id)
+    queue = state.queue_state(query.department_id)
     return jsonify(
         QueueCurrentOut.model_validate(
             {
-                "department_id": state.department.id,
-                "waiting": [_ticket_json(entry.ticket, entry) for entry in state.waiting],
-                "called": [_ticket_json(ticket, None) for ticket in state.called],
-                "in_service": [_ticket_json(ticket, None) for ticket in state.in_service],
-                "generated_at": state.generated_at,
-                "mean_service_minutes": state.mean_service_minutes,
-                "active_service_points": state.active_service_points,
+                "department_id": queue.department.id,
+                "waiting": [_ticket_json(entry.ticket, entry) for entry in queue.waiting],
+                "called": [_ticket_json(ticket, None) for ticket in queue.called],
+                "in_service": [_ticket_json(ticket, None) for ticket in queue.in_service],
+                "generated_at": queue.generated_at,
+                "mean_service_minutes": queue.mean_service_minutes,
+                "active_service_points": queue.active_service_points,
             }
         ).model_dump(mode="json")
     )
 
 
 @bp.get("/<int:id>", summary="A ticket", responses={200: TicketOut, **NOT_FOUND})
-@allow(bp, *ROLES)
+@allow(bp, *STAFF)
 def get_ticket(path: TicketPath) -> Response:
-    return jsonify(_ticket_json(queue.get_ticket(path.id)))
+    return jsonify(_ticket_json(state.get_ticket(path.id)))
 
 
 @bp.post(
@@ -129,9 +127,9 @@ def get_ticket(path: TicketPath) -> Response:
     "or in-service ticket; 422 for an unknown or inactive room.",
     responses={200: TicketOut, 204: None, **CONFLICT},
 )
-@allow(bp, "clinician", "admin")
+@allow(bp, *CLINICAL)
 def call_next(body: CallNextBody) -> Response:
-    ticket = queue.call_next(service_point_id=body.service_point_id, actor=api_user())
+    ticket = moves.call_next(service_point_id=body.service_point_id, actor=api_user())
     if ticket is None:
         return Response(status=204)
     return jsonify(_ticket_json(ticket))
@@ -140,19 +138,19 @@ def call_next(body: CallNextBody) -> Response:
 @bp.patch(
     "/<int:id>/status",
     summary="Move a ticket to another status",
-    description="Clinicians and admins; receptionists may only cancel (403 otherwise). "
+    description="Each status is reached by one move of the queue's rule book, which says "
+    "who may make it: clinicians and admins call, start, complete, mark no-show and return to "
+    "the queue; any staff may cancel a waiting ticket (with a reason). 403 for a role the rule "
+    "book does not name; 422 when the move needs a reason and none was sent; "
     "409 for a move that is not legal from the ticket's current status (nothing changes).",
     responses={200: TicketOut, **NOT_FOUND, **CONFLICT},
 )
-@allow(bp, *ROLES)
-def change_status(path: TicketPath, body: TicketStatusBody) -> Response | tuple[Response, int]:
-    user = api_user()
-    if user.role == "receptionist" and body.status not in RECEPTIONIST_STATUSES:
-        return error_response(403, "A receptionist may only cancel a ticket.")
-    ticket = queue.transition_ticket(
-        queue.get_ticket(path.id).id,
+@allow(bp, *STAFF)
+def change_status(path: TicketPath, body: TicketStatusBody) -> Response:
+    ticket = moves.transition_ticket(
+        state.get_ticket(path.id).id,
         status=body.status,
-        actor=user,
+        actor=api_user(),
         service_point_id=body.service_point_id,
         reason=body.reason,
     )
@@ -162,26 +160,27 @@ def change_status(path: TicketPath, body: TicketStatusBody) -> Response | tuple[
 @bp.post(
     "/override",
     summary="A staff override: assign, skip, move to front, set priority, transfer, recall",
-    description="Receptionists and admins; clinicians may only recall and transfer (403 "
-    "otherwise). Answers the resulting ticket: for transfer, the new ticket in the other "
-    "department (its transferred_from is the old one; same status_url). 422 for an unknown "
+    description="Receptionists and admins assign, skip, move to front and set priority "
+    "(each with a reason); any staff may recall and transfer (403 for a role the queue's rule "
+    "book does not name; 422 when a reason is needed and missing). Answers the resulting "
+    "ticket: for transfer, the new ticket in the other department (its transferred_from is "
+    "the old one; same status_url). 422 for an unknown "
     "ticket_id; 409 when the action is not legal from the ticket's status.",
     responses={200: TicketOut, **CONFLICT},
 )
-@allow(bp, *ROLES)
+@allow(bp, *STAFF)
 def override(body: OverrideBody) -> Response:
-    user = api_user()
-    if user.role == "clinician" and body.action not in CLINICIAN_OVERRIDES:
-        return error_response(403, "A clinician may only recall or transfer a ticket.")
-    if get_by_id(Ticket, body.ticket_id) is None:
-        raise ValidationFailed({"ticket_id": "No ticket has this id."})
-    ticket = queue.override_ticket(
-        body.ticket_id,
-        action=body.action,
-        actor=user,
-        service_point_id=body.service_point_id,
-        priority=body.priority,
-        department_id=body.department_id,
-        reason=body.reason,
-    )
+    try:
+        ticket = moves.override_ticket(
+            body.ticket_id,
+            action=body.action,
+            actor=api_user(),
+            service_point_id=body.service_point_id,
+            priority=body.priority,
+            department_id=body.department_id,
+            reason=body.reason,
+        )
+    except NotFound:
+        # An id in the body that does not exist is a 422 on that field (API.md).
+        raise ValidationFailed({"ticket_id": "No ticket has this id."}) from None
     return jsonify(_ticket_json(ticket))

@@ -26,7 +26,7 @@ from webapp.departments.services import get_department_by_code
 from webapp.domain_errors import NotFound
 from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.services import count_waiting
+from webapp.queue.state import count_waiting
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 

@@ -26,7 +26,7 @@ from webapp.patients.services import (
     view_patient,
 )
 from webapp.queue.models import Ticket
-from webapp.queue.services import STATUS_LABELS as TICKET_STATUS_LABELS
+from webapp.queue.rules import STATUS_LABELS as TICKET_STATUS_LABELS
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 

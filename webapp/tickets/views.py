@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 from webapp.auth.permissions import role_required
 from webapp.domain_errors import NotFound
 from webapp.queue.models import FINAL_STATUSES, Ticket
-from webapp.queue.services import (
-    STATUS_LABELS,
+from webapp.queue.rules import STATUS_LABELS
+from webapp.queue.state import (
     WaitingTicket,
     get_ticket,
     latest_ticket_for_token,

@@ -1,0 +1,223 @@
+"""The queue's read side: the live state of a department, positions and wait estimates.
+
+:func:`queue_state` is the one query that the boards, the display, the API and
+call-next's ordering share. Nothing here changes a ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import selectinload
+
+from webapp import clock
+from webapp.database import get_by_id, utcnow
+from webapp.departments.models import Department, ServicePoint
+from webapp.domain_errors import NotFound
+from webapp.extensions import db
+from webapp.queue.models import ACTIVE_STATUSES, PRIORITIES, QueueEvent, Ticket
+
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
+# A service point counts as serving for the estimate when someone is signed in at
+# it, or when it called a patient this recently.
+ACTIVE_SERVICE_POINT_WINDOW = timedelta(minutes=30)
+
+_priority_rank = case(PRIORITY_RANK, value=Ticket.priority)
+
+
+def serving_order(query: Select[tuple[Ticket]]) -> Select[tuple[Ticket]]:
+    """Order waiting tickets the way they are served."""
+    return query.order_by(_priority_rank, Ticket.queue_key, Ticket.id)
+
+
+def get_ticket(ticket_id: int) -> Ticket:
+    ticket = get_by_id(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("No such ticket.")
+    return ticket
+
+
+def serving_ticket(point: ServicePoint) -> Ticket | None:
+    """The ticket a service point is calling or serving, if any."""
+    return db.session.scalar(
+        select(Ticket).where(
+            Ticket.service_point_id == point.id, Ticket.status.in_(("called", "in_service"))
+        )
+    )
+
+
+# ---------------------------------------------------------- the queue state
+
+
+def mean_service_minutes(department: Department, day: date) -> float:
+    """Today's mean service time (started → ended) of completed tickets, else the default."""
+    durations: list[float] = [
+        (ended - started).total_seconds() / 60
+        for started, ended in db.session.execute(
+            select(Ticket.started_at, Ticket.ended_at).where(
+                Ticket.department_id == department.id,
+                Ticket.service_day == day,
+                Ticket.status == "completed",
+                Ticket.started_at.is_not(None),
+                Ticket.ended_at.is_not(None),
+            )
+        )
+    ]
+    if not durations:
+        return float(department.default_service_minutes)
+    return sum(durations) / len(durations)
+
+
+def active_service_points(department: Department) -> int:
+    """Rooms serving now: someone signed in there, or it called a patient in the last 30 min."""
+    since = utcnow() - ACTIVE_SERVICE_POINT_WINDOW
+    signed_in = set(
+        db.session.scalars(
+            select(ServicePoint.id).where(
+                ServicePoint.department_id == department.id,
+                ServicePoint.active.is_(True),
+                ServicePoint.clinician_id.is_not(None),
+            )
+        )
+    )
+    recently_calling = set(
+        db.session.scalars(
+            select(QueueEvent.service_point_id).where(
+                QueueEvent.department_id == department.id,
+                QueueEvent.action.in_(("call", "recall")),
+                QueueEvent.created_at >= since,
+                QueueEvent.service_point_id.is_not(None),
+            )
+        )
+    )
+    return max(1, len(signed_in | recently_calling))
+
+
+def estimate_minutes(ahead: int, mean_minutes: float, points: int) -> int:
+    """tickets ahead × mean service minutes ÷ serving rooms, rounded up."""
+    return math.ceil(ahead * mean_minutes / max(points, 1))
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    ticket: Ticket
+    position: int  # 1-based
+    estimated_wait_minutes: int
+
+
+@dataclass(frozen=True)
+class QueueState:
+    department: Department
+    waiting: list[WaitingTicket]
+    called: list[Ticket]
+    in_service: list[Ticket]
+    generated_at: datetime
+    mean_service_minutes: float
+    active_service_points: int
+    positions: dict[int, WaitingTicket] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        """Changes whenever anything a board shows changes (for "send only if changed" polling)."""
+        parts = [
+            f"{entry.ticket.id}:{entry.ticket.status}:{entry.ticket.updated_at.timestamp()}"
+            for entry in self.waiting
+        ] + [
+            f"{ticket.id}:{ticket.status}:{ticket.recall_count}:{ticket.updated_at.timestamp()}"
+            for ticket in self.called + self.in_service
+        ]
+        # A stable digest (not hash(), which differs between server processes).
+        digest = hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
+        return f"{self.department.id}-{digest}-{len(parts)}"
+
+
+def queue_state(department_id: int) -> QueueState:
+    """The live queue of one department: every board, the display, the API and estimates use it."""
+    department = get_by_id(Department, department_id)
+    if department is None:
+        raise NotFound("No such department.")
+    tickets = list(
+        db.session.scalars(
+            serving_order(
+                select(Ticket)
+                .where(Ticket.department_id == department.id, Ticket.status.in_(ACTIVE_STATUSES))
+                # Boards show each row's patient, appointment time and room: load them in
+                # three queries, not three per row.
+                .options(
+                    selectinload(Ticket.patient),
+                    selectinload(Ticket.appointment),
+                    selectinload(Ticket.service_point),
+                )
+            )
+        )
+    )
+    mean = mean_service_minutes(department, clock.service_day())
+    points = active_service_points(department)
+    waiting = [ticket for ticket in tickets if ticket.status == "waiting"]
+    entries = [
+        WaitingTicket(ticket, index + 1, estimate_minutes(index, mean, points))
+        for index, ticket in enumerate(waiting)
+    ]
+    by_call = sorted(
+        (ticket for ticket in tickets if ticket.status == "called"),
+        key=lambda ticket: ticket.called_at or ticket.checked_in_at,
+    )
+    return QueueState(
+        department=department,
+        waiting=entries,
+        called=by_call,
+        in_service=[ticket for ticket in tickets if ticket.status == "in_service"],
+        generated_at=utcnow(),
+        mean_service_minutes=mean,
+        active_service_points=points,
+        positions={entry.ticket.id: entry for entry in entries},
+    )
+
+
+def estimate_for(ticket: Ticket) -> int | None:
+    """The current wait estimate of a waiting ticket (None when it is not waiting)."""
+    if ticket.status != "waiting":
+        return None
+    entry = queue_state(ticket.department_id).positions.get(ticket.id)
+    return entry.estimated_wait_minutes if entry else None
+
+
+def position_of(ticket: Ticket) -> WaitingTicket | None:
+    if ticket.status != "waiting":
+        return None
+    return queue_state(ticket.department_id).positions.get(ticket.id)
+
+
+def latest_ticket_for_token(token: str) -> Ticket:
+    """The newest ticket of a transfer chain, for the patient's ticket page."""
+    ticket = db.session.scalar(
+        select(Ticket)
+        .where(Ticket.status_token == token)
+        .order_by(Ticket.checked_in_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    if ticket is None:
+        raise NotFound("No such ticket.")
+    return ticket
+
+
+def tickets_today(department_id: int | None = None) -> Select[tuple[Ticket]]:
+    query = select(Ticket).where(Ticket.service_day == clock.service_day())
+    if department_id is not None:
+        query = query.where(Ticket.department_id == department_id)
+    return query.order_by(Ticket.checked_in_at, Ticket.id)
+
+
+def count_waiting(department_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Ticket.department_id == department_id, Ticket.status == "waiting"
+            )
+        )
+        or 0
+    )
