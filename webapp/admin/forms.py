@@ -19,13 +19,10 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Optional
 from webapp.auth.models import ROLE_LABELS, ROLES
 from webapp.auth.services import MIN_PASSWORD_LENGTH
 from webapp.departments.services import WEEKDAY_LABELS, WEEKDAYS
+from webapp.form_filters import strip_text
 
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 PASSWORD_HELP = f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence is easy to remember."
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _upper(value: Any) -> Any:
@@ -36,11 +33,13 @@ class NewUserForm(FlaskForm):
     username = StringField(
         "Username",
         validators=[DataRequired("Enter a username.")],
-        filters=[_strip],
+        filters=[strip_text],
         description="Letters, digits, dots, dashes or underscores. Not case-sensitive.",
     )
     full_name = StringField(
-        "Full name", validators=[DataRequired("Enter the person's full name.")], filters=[_strip]
+        "Full name",
+        validators=[DataRequired("Enter the person's full name.")],
+        filters=[strip_text],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role.")])
     password = PasswordField(
@@ -61,7 +60,9 @@ class NewUserForm(FlaskForm):
 
 class EditUserForm(FlaskForm):
     full_name = StringField(
-        "Full name", validators=[DataRequired("Enter the person's full name.")], filters=[_strip]
+        "Full name",
+        validators=[DataRequired("Enter the person's full name.")],
+        filters=[strip_text],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role.")])
 
@@ -90,7 +91,7 @@ class ConfirmForm(FlaskForm):
 def _opening_hours_field(day: str) -> StringField:
     return StringField(
         WEEKDAY_LABELS[day],
-        filters=[_strip],
+        filters=[strip_text],
         render_kw={"placeholder": "closed", "inputmode": "numeric"},
     )
 
@@ -104,7 +105,7 @@ class DepartmentForm(FlaskForm):
         render_kw={"maxlength": 4, "autocapitalize": "characters"},
     )
     name = StringField(
-        "Name", validators=[DataRequired("Enter the department's name.")], filters=[_strip]
+        "Name", validators=[DataRequired("Enter the department's name.")], filters=[strip_text]
     )
     default_service_minutes = IntegerField(
         "Default service minutes",
@@ -175,7 +176,7 @@ class ServicePointForm(FlaskForm):
     name = StringField(
         "Room or counter name",
         validators=[DataRequired("Enter a name, e.g. Room 3.")],
-        filters=[_strip],
+        filters=[strip_text],
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,6 +20,7 @@ from webapp import clock
 from webapp.appointments.models import APPOINTMENT_STATUSES
 from webapp.auth.models import User
 from webapp.departments.models import Department
+from webapp.form_filters import strip_text
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 STATUS_LABELS = {
@@ -30,10 +30,6 @@ STATUS_LABELS = {
     "no_show": "No-show",
     "completed": "Completed",
 }
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def to_local_input(moment: datetime) -> str:
@@ -97,7 +93,7 @@ class BookingForm(_TimeForm):
     )
     reason = TextAreaField(
         "Reason",
-        filters=[_strip],
+        filters=[strip_text],
         description="Optional. What the visit is for, in a few words.",
         render_kw={"rows": 2, "maxlength": 200},
     )
@@ -111,7 +107,7 @@ class CancelForm(FlaskForm):
     reason = StringField(
         "Reason for cancelling",
         validators=[DataRequired("Say why the appointment is cancelled.")],
-        filters=[_strip],
+        filters=[strip_text],
         render_kw={"maxlength": 200},
     )
 

@@ -15,15 +15,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
+from webapp.form_filters import strip_text
 from webapp.patients.models import SEXES
 
 SEX_CHOICES = [SelectChoice("", "Not recorded")] + [
     SelectChoice(sex, sex.capitalize()) for sex in SEXES
 ]
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 class BirthDateField(DateField):
@@ -40,13 +37,13 @@ class PatientForm(FlaskForm):
     first_name = StringField(
         "First name",
         validators=[DataRequired("Enter the patient's first name.")],
-        filters=[_strip],
+        filters=[strip_text],
         render_kw={"autocomplete": "off"},
     )
     last_name = StringField(
         "Last name",
         validators=[DataRequired("Enter the patient's last name.")],
-        filters=[_strip],
+        filters=[strip_text],
         render_kw={"autocomplete": "off"},
     )
     date_of_birth = BirthDateField(
@@ -54,18 +51,20 @@ class PatientForm(FlaskForm):
         validators=[InputRequired("Enter the date of birth, e.g. 1984-03-27.")],
     )
     sex = SelectField("Sex", choices=SEX_CHOICES, default="", validators=[Optional()])
-    phone = StringField("Phone", filters=[_strip], render_kw={"type": "tel", "autocomplete": "off"})
+    phone = StringField(
+        "Phone", filters=[strip_text], render_kw={"type": "tel", "autocomplete": "off"}
+    )
     email = StringField(
-        "Email", filters=[_strip], render_kw={"type": "email", "autocomplete": "off"}
+        "Email", filters=[strip_text], render_kw={"type": "email", "autocomplete": "off"}
     )
     sms_opt_in = BooleanField("Patient agrees to SMS updates")
     mrn = StringField(
         "MRN (medical record number)",
-        filters=[_strip],
+        filters=[strip_text],
         description="Optional: leave empty to generate one.",
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
-    notes = TextAreaField("Notes", filters=[_strip], render_kw={"rows": 3})
+    notes = TextAreaField("Notes", filters=[strip_text], render_kw={"rows": 3})
 
 
 class NewPatientForm(PatientForm):
@@ -76,6 +75,6 @@ class EditPatientForm(PatientForm):
     mrn = StringField(
         "MRN (medical record number)",
         validators=[DataRequired("A patient always has an MRN; enter one.")],
-        filters=[_strip],
+        filters=[strip_text],
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
