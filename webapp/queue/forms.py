@@ -1,7 +1,7 @@
 """Queue forms for the reception board and the clinician workstation.
 
 They only check the shape of the input; every rule of the queue lives in
-``webapp.queue.services``.
+``webapp.queue`` (moves and rules).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.form_filters import strip_text
 from webapp.queue.models import PRIORITIES
-from webapp.queue.services import PRIORITY_LABELS
+from webapp.queue.rules import PRIORITY_LABELS
 
 PRIORITY_CHOICES = [SelectChoice(priority, PRIORITY_LABELS[priority]) for priority in PRIORITIES]
 
@@ -31,35 +31,15 @@ class AppointmentCheckInForm(FlaskForm):
     appointment_id = IntegerField("Appointment", validators=[InputRequired()])
 
 
-class OverrideForm(FlaskForm):
-    """One override from a board row menu; the reason is always asked for."""
+class MoveForm(FlaskForm):
+    """One move from a board row menu. Whether it needs a reason is the rule book's call
+    (webapp.queue.rules), so the form only checks the reason's length."""
 
-    action = HiddenField("Action", validators=[DataRequired()])
-    reason = StringField(
-        "Reason",
-        validators=[
-            DataRequired("Give a reason for the change; it is kept in the queue's history."),
-            Length(max=500),
-        ],
-        filters=[strip_text],
-    )
+    move = HiddenField("Action", validators=[DataRequired()])
+    reason = StringField("Reason", validators=[Optional(), Length(max=500)], filters=[strip_text])
     service_point_id = IntegerField("Room", validators=[Optional()])
     priority = StringField("Priority", validators=[Optional()])
     department_id = IntegerField("Department", validators=[Optional()])
-
-
-class StatusForm(FlaskForm):
-    """A status change from the board (cancel), with its reason."""
-
-    status = HiddenField("Status", validators=[DataRequired()])
-    reason = StringField(
-        "Reason",
-        validators=[
-            DataRequired("Give a reason for the change; it is kept in the queue's history."),
-            Length(max=500),
-        ],
-        filters=[strip_text],
-    )
 
 
 class ServicePointChoiceForm(FlaskForm):
