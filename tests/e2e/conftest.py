@@ -1,52 +1,58 @@
 """Browser journeys: the real app served on loopback, driven in Debian's Chromium.
 
-Playwright never downloads a browser here: it launches /usr/bin/chromium. When
-Chromium is missing these tests are skipped with a clear message, unless
-REQUIRE_SERVICES=1 (CI), where that is a failure. Any request that would leave
-loopback is aborted and fails the test.
+Every test under tests/e2e gets the `e2e` marker here, so `pytest -m e2e` runs exactly the
+browser journeys and `pytest -m "not e2e"` everything else. Playwright never downloads a
+browser: it launches /usr/bin/chromium (or CHROMIUM_PATH). When Chromium is missing the
+journeys are skipped with a clear message, unless REQUIRE_SERVICES=1 (CI), where each of them
+FAILS (tests/e2e/browser.py decides). Any request that would leave loopback is aborted and
+fails the test. Journeys wait for what they need, never for a fixed time (tests/e2e/htmx.py).
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Route
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.conftest import REQUIRE_SERVICES, make_app
+from tests.e2e.browser import CHROMIUM, Verdict, chromium_verdict, is_browser_test
+from tests.e2e.htmx import watch_htmx
 from webapp.extensions import db
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
-pytestmark = pytest.mark.e2e
 
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = (
-        f"Chromium not found at {CHROMIUM}: browser journeys skipped (apt-get install chromium)"
-    )
+    # tryfirst: the marks must be on the items before `-m` deselects by them. This hook sees the
+    # whole session's items, hence the path test.
     for item in items:
-        if "e2e" in item.keywords:
-            if REQUIRE_SERVICES:
-                item.add_marker(pytest.mark.xfail(reason=message, run=False, strict=True))
-            else:
-                item.add_marker(pytest.mark.skip(reason=message))
+        if is_browser_test(Path(str(item.path))):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture: a missing browser must not surface as a launch error deep in Playwright.
+    verdict, message = chromium_verdict(CHROMIUM, REQUIRE_SERVICES)
+    if verdict is Verdict.SKIP:
+        pytest.skip(message)
+    if verdict is Verdict.FAIL:
+        pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {
         **browser_type_launch_args,
-        "executable_path": CHROMIUM,
+        "executable_path": str(CHROMIUM),
         "headless": True,
         "args": [
             "--no-sandbox",
@@ -85,16 +91,12 @@ def live_server(live_app: Flask) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(autouse=True)
-def only_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Abort, and fail the test for, any request that would leave this machine."""
-    if "context" not in request.fixturenames:
-        yield
-        return
-    context = request.getfixturevalue("context")
+def prepare_context(context: BrowserContext) -> list[str]:
+    """Abort any request of ``context`` that would leave this machine (returning the list the
+    aborted addresses go to), and let tests/e2e/htmx.py see what htmx has bound."""
     escaped: list[str] = []
 
-    def guard(route: Any) -> None:
+    def guard(route: Route) -> None:
         url = route.request.url
         host = urlsplit(url).hostname or ""
         if url.startswith(("data:", "blob:", "about:")) or host in LOOPBACK_HOSTS:
@@ -104,7 +106,35 @@ def only_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
             route.abort("blockedbyclient")
 
     context.route("**/*", guard)
+    watch_htmx(context)
+    return escaped
+
+
+@pytest.fixture(autouse=True)
+def only_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test for any request of pytest-playwright's `context` that left loopback."""
+    if "context" not in request.fixturenames:
+        yield
+        return
+    escaped = prepare_context(request.getfixturevalue("context"))
     yield
+    assert not escaped, f"requests left loopback: {escaped}"
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Open more browser contexts (a second person at another PC), guarded like `context`."""
+    opened: list[tuple[BrowserContext, list[str]]] = []
+
+    def open_context(**options: Any) -> BrowserContext:
+        context = browser.new_context(**options)
+        opened.append((context, prepare_context(context)))
+        return context
+
+    yield open_context
+    for context, _escaped in opened:
+        context.close()
+    escaped = [url for _context, urls in opened for url in urls]
     assert not escaped, f"requests left loopback: {escaped}"
 
 

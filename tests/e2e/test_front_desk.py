@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
+
+from tests.e2e.htmx import search, wait_for_htmx
 
 FIRST, LAST = "Journey", "Quillfeather"
 PHONE_NATIONAL = "(201) 555-0187"  # read in the default region (US), stored +12015550187
@@ -47,18 +49,22 @@ def test_it_runs_the_front_desk_from_registration_to_cancellation(
     expect(page.get_by_role("heading", name="Is this patient already registered?")).to_be_visible()
     expect(page.get_by_label("Last name")).to_have_value(LAST)
 
-    # Find the patient by a fragment of the phone number, typed as people type it.
+    # Find the patient by a fragment of the phone number, typed as people type it. The field is
+    # bound by htmx before it is typed into, and the search's answer has come.
     page.goto(f"{live_server}/patients")
-    page.get_by_label("Find a patient").fill("555-018")
+    search(page.get_by_label("Find a patient"), "555-018")
     results = page.locator("#patient-results")
     expect(results.get_by_text(LAST)).to_be_visible()
 
     # Book from the day view: tomorrow in General Medicine, the first free slot of a clinician.
     page.goto(f"{live_server}/appointments/day")
-    page.get_by_role("link", name="Next day →").click()
+    next_day = page.get_by_role("link", name="Next day →")
+    next_day_url = next_day.get_attribute("href") or ""
+    next_day.click()
+    page.wait_for_url(lambda url: url.endswith(next_day_url))
     page.locator("td.slot-free a.book-link").nth(3).click()
     expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
-    page.get_by_label("Find by name, MRN or phone").fill(LAST)
+    search(page.get_by_label("Find by name, MRN or phone"), LAST)
     page.locator("#patient-options").get_by_text(LAST).click()
     page.get_by_label("Reason").fill("Follow-up of blood pressure")
     page.get_by_role("button", name="Book appointment").click()
@@ -74,9 +80,18 @@ def test_it_runs_the_front_desk_from_registration_to_cancellation(
     page.get_by_role("button", name="Save new time").click()
     expect(page.get_by_text(f"Moved the appointment of {FIRST} {LAST}")).to_be_visible()
 
-    # Cancel it with a reason; it stays on record as cancelled.
+    # Cancel it with a reason; it stays on record as cancelled. The page's scripts (the
+    # confirmation question) are ready before the button is pressed.
+    wait_for_htmx(page)
     page.get_by_label("Reason").fill("Patient asked to cancel by phone")
-    page.once("dialog", lambda dialog: dialog.accept())
+    questions: list[str] = []
+
+    def answer_yes(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer_yes)
     page.get_by_role("button", name="Cancel appointment").click()
     expect(page.get_by_text(f"Cancelled the appointment of {FIRST} {LAST}")).to_be_visible()
     expect(page.get_by_text("Patient asked to cancel by phone")).to_be_visible()
+    assert len(questions) == 1, "cancelling did not ask for confirmation"

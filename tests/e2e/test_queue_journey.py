@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.htmx import search, wait_for_htmx
 from tests.e2e.test_display import RECORD_SPEECH, spoken
 from webapp.extensions import db
 from webapp.patients.models import Patient
@@ -57,9 +59,11 @@ def _sign_in(page: Page, live_server: str, username: str, password: str) -> None
 
 def _check_in(board: Page, last_name: str) -> str:
     """Check a patient in from the board with the "/" shortcut; return the ticket number."""
+    wait_for_htmx(board)  # the board's own script (the "/" shortcut) has run too
     board.locator("body").press("/")
-    expect(board.get_by_label("Find a patient")).to_be_focused()
-    board.keyboard.type(last_name)
+    field = board.get_by_label("Find a patient")
+    expect(field).to_be_focused()
+    search(field, last_name, keyboard=True)
     choice = board.locator("#checkin-results").get_by_text(last_name)
     expect(choice).to_be_visible(timeout=TIMEOUT)
     choice.click()
@@ -75,90 +79,86 @@ def _check_in(board: Page, last_name: str) -> str:
 
 
 def test_reception_and_clinician_run_the_queue(
-    browser: Browser, live_app: Flask, live_server: str
+    new_context: Callable[..., BrowserContext], live_app: Flask, live_server: str
 ) -> None:
     _patient(live_app, "Journey", "Queuewalker")
     _patient(live_app, "Journey", "Labtransfer")
 
-    reception = browser.new_context(viewport={"width": 1366, "height": 900})
-    clinic = browser.new_context(viewport={"width": 1366, "height": 768})
+    reception = new_context(viewport={"width": 1366, "height": 900})
+    clinic = new_context(viewport={"width": 1366, "height": 768})
     for context in (reception, clinic):
         context.set_default_timeout(TIMEOUT)
-    try:
-        board = reception.new_page()
-        _sign_in(board, live_server, "reception", "reception-demo-1")
-        board.goto(f"{live_server}/queue")
-        expect(board.get_by_role("heading", name="Queue board")).to_be_visible()
-        first = _check_in(board, "Queuewalker")
-        rows = board.locator("#board-rows")
-        expect(rows.locator(f'tr[data-ticket="{first}"]')).to_contain_text("Emergency")
-        assert_accessible(board)
+    board = reception.new_page()
+    _sign_in(board, live_server, "reception", "reception-demo-1")
+    board.goto(f"{live_server}/queue")
+    expect(board.get_by_role("heading", name="Queue board")).to_be_visible()
+    first = _check_in(board, "Queuewalker")
+    rows = board.locator("#board-rows")
+    expect(rows.locator(f'tr[data-ticket="{first}"]')).to_contain_text("Emergency")
+    assert_accessible(board)
 
-        # The clinician opens the workstation in another browser, chooses Room 1, presses C.
-        desk = clinic.new_page()
-        _sign_in(desk, live_server, "clinician", "clinician-demo-1")
-        desk.goto(f"{live_server}/workstation")
-        desk.get_by_label("Service point").select_option(label="Room 1")
-        desk.get_by_role("button", name="Use this room").click()
-        expect(
-            desk.get_by_role("heading", name=re.compile("Room 1, General Medicine"))
-        ).to_be_visible()
-        expect(desk.get_by_role("button", name=re.compile("^Start"))).to_be_disabled()
+    # The clinician opens the workstation in another browser, chooses Room 1, presses C.
+    desk = clinic.new_page()
+    _sign_in(desk, live_server, "clinician", "clinician-demo-1")
+    desk.goto(f"{live_server}/workstation")
+    desk.get_by_label("Service point").select_option(label="Room 1")
+    desk.get_by_role("button", name="Use this room").click()
+    expect(desk.get_by_role("heading", name=re.compile("Room 1, General Medicine"))).to_be_visible()
+    expect(desk.get_by_role("button", name=re.compile("^Start"))).to_be_disabled()
 
-        # The waiting-room screen is already on, its sound started by a key press.
-        display = reception.new_page()
-        display.add_init_script(RECORD_SPEECH)
-        display.goto(f"{live_server}/display/GM")
-        display.keyboard.press("Enter")
-        expect(display.locator("#start-overlay")).to_be_hidden()
+    # The waiting-room screen is already on, its sound started by a key press.
+    display = reception.new_page()
+    display.add_init_script(RECORD_SPEECH)
+    display.goto(f"{live_server}/display/GM")
+    display.keyboard.press("Enter")
+    expect(display.locator("#start-overlay")).to_be_hidden()
 
-        desk.locator("body").press("c")
-        expect(desk.locator(".ws-ticket")).to_have_text(first)
-        expect(desk.locator(".ws-current")).to_contain_text("Queuewalker")
-        expect(desk.get_by_role("button", name=re.compile("^Call next"))).to_be_disabled()
-        no_scroll = desk.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
-        assert no_scroll, "the workstation scrolls at 1366×768"
-        assert_accessible(desk)
+    wait_for_htmx(desk)  # the workstation's own script (its shortcuts) has run
+    desk.locator("body").press("c")
+    expect(desk.locator(".ws-ticket")).to_have_text(first)
+    expect(desk.locator(".ws-current")).to_contain_text("Queuewalker")
+    expect(desk.get_by_role("button", name=re.compile("^Call next"))).to_be_disabled()
+    no_scroll = desk.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    assert no_scroll, "the workstation scrolls at 1366×768"
+    assert_accessible(desk)
 
-        # The board follows by itself: the ticket moves to "Called" with the room.
-        called = rows.locator(f'li[data-ticket="{first}"]')
-        expect(called).to_contain_text("Room 1", timeout=TIMEOUT)
+    # The board follows by itself: the ticket moves to "Called" with the room.
+    called = rows.locator(f'li[data-ticket="{first}"]')
+    expect(called).to_contain_text("Room 1", timeout=TIMEOUT)
 
-        # The display shows the call and announces it; it never shows the name.
-        announcement = spoken(first, "Room 1")
-        display.wait_for_function(
-            f"() => window.__spoken.includes({json.dumps(announcement)})", timeout=12_000
-        )
-        expect(display.get_by_text(first).first).to_be_visible()
-        assert "Queuewalker" not in display.content()
-        display.close()
+    # The display shows the call and announces it; it never shows the name.
+    announcement = spoken(first, "Room 1")
+    display.wait_for_function(
+        f"() => window.__spoken.includes({json.dumps(announcement)})", timeout=12_000
+    )
+    expect(display.get_by_text(first).first).to_be_visible()
+    assert "Queuewalker" not in display.content()
+    display.close()
 
-        # The patient's own ticket page (the QR code / SMS link) says which room.
-        ticket_page = reception.new_page()
-        ticket_page.goto(f"{live_server}/t/{_status_token(live_app, first)}")
-        expect(ticket_page.get_by_text("Please go to Room 1")).to_be_visible(timeout=TIMEOUT)
-        assert "Queuewalker" not in ticket_page.content()
-        ticket_page.close()
+    # The patient's own ticket page (the QR code / SMS link) says which room.
+    ticket_page = reception.new_page()
+    ticket_page.goto(f"{live_server}/t/{_status_token(live_app, first)}")
+    expect(ticket_page.get_by_text("Please go to Room 1")).to_be_visible(timeout=TIMEOUT)
+    assert "Queuewalker" not in ticket_page.content()
+    ticket_page.close()
 
-        desk.get_by_role("button", name=re.compile("^Start")).click()
-        expect(desk.locator(".ws-current")).to_contain_text("In service")
-        desk.get_by_role("button", name=re.compile("^Complete")).click()
-        expect(desk.locator(".flash-success")).to_contain_text(f"{first} is completed")
-        expect(desk.get_by_text("Nobody at Room 1")).to_be_visible()
-        expect(called).to_have_count(0, timeout=TIMEOUT)
+    desk.get_by_role("button", name=re.compile("^Start")).click()
+    expect(desk.locator(".ws-current")).to_contain_text("In service")
+    desk.get_by_role("button", name=re.compile("^Complete")).click()
+    expect(desk.locator(".flash-success")).to_contain_text(f"{first} is completed")
+    expect(desk.get_by_text("Nobody at Room 1")).to_be_visible()
+    expect(called).to_have_count(0, timeout=TIMEOUT)
 
-        # A second patient is called and sent on to the Laboratory from the workstation.
-        second = _check_in(board, "Labtransfer")
-        desk.get_by_role("button", name=re.compile("^Call next")).click()
-        expect(desk.locator(".ws-ticket")).to_have_text(second)
-        desk.locator("body").press("t")
-        expect(desk.get_by_label("Transfer to")).to_be_focused()
-        desk.get_by_label("Transfer to").select_option(label="Laboratory (LAB)")
-        desk.get_by_label("Reason").fill("Blood test")
-        desk.get_by_role("button", name=f"Transfer {second}").click()
-        expect(desk.locator(".flash-success")).to_contain_text("transferred to Laboratory as LAB-")
-        expect(rows.get_by_text("Labtransfer")).to_be_visible(timeout=TIMEOUT)
-        expect(rows.locator(f'[data-ticket="{second}"]')).to_have_count(0, timeout=TIMEOUT)
-    finally:
-        reception.close()
-        clinic.close()
+    # A second patient is called and sent on to the Laboratory from the workstation.
+    second = _check_in(board, "Labtransfer")
+    desk.get_by_role("button", name=re.compile("^Call next")).click()
+    expect(desk.locator(".ws-ticket")).to_have_text(second)
+    wait_for_htmx(desk)
+    desk.locator("body").press("t")
+    expect(desk.get_by_label("Transfer to")).to_be_focused()
+    desk.get_by_label("Transfer to").select_option(label="Laboratory (LAB)")
+    desk.get_by_label("Reason").fill("Blood test")
+    desk.get_by_role("button", name=f"Transfer {second}").click()
+    expect(desk.locator(".flash-success")).to_contain_text("transferred to Laboratory as LAB-")
+    expect(rows.get_by_text("Labtransfer")).to_be_visible(timeout=TIMEOUT)
+    expect(rows.locator(f'[data-ticket="{second}"]')).to_have_count(0, timeout=TIMEOUT)
