@@ -1,6 +1,8 @@
-// Waiting-room display: polls the queue state, redraws it, and announces each new call with a
-// chime and the browser's speech synthesis. Announcements are queued: the next one starts after
-// the previous utterance's `end` event, and nothing queued is ever cancelled.
+// Waiting-room display. The server renders what the screen shows (display/_state.html) and says
+// what to announce; this script only does what a server cannot: it swaps the new state in, plays
+// a chime and speaks each new call, highlights it, keeps the clock and shows when the server is
+// out of reach. Announcements are queued: the next one starts after the previous utterance's
+// `end` event, and nothing queued is ever cancelled.
 (function () {
   "use strict";
 
@@ -20,19 +22,22 @@
   }
 
   var byId = function (id) { return document.getElementById(id); };
-  var stateUrl = root.getAttribute("data-state-url");
-  var version = root.getAttribute("data-version") || "";
-  var lastEventId = parseInt(root.getAttribute("data-last-event-id") || "0", 10) || 0;
-  var clockOffset = Date.parse(root.getAttribute("data-now") || "") - Date.now();
-  if (isNaN(clockOffset)) {
-    clockOffset = 0;
-  }
+  var region = byId("display-state");
+  var clockOffset = 0;
   var started = false;
-  var failures = 0;
   var audio = null;
   var announcements = [];
   var announcing = false;
   var currentUtterance = null; // kept referenced so the engine cannot drop its `end` event
+
+  // The newest call already on screen when the page loaded is not announced again.
+  function newestShownId() {
+    var ids = Array.prototype.map.call(region.querySelectorAll("[data-event-id]"), function (item) {
+      return parseInt(item.getAttribute("data-event-id"), 10) || 0;
+    });
+    return ids.length ? Math.max.apply(null, ids) : 0;
+  }
+  var lastEventId = newestShownId();
 
   // ------------------------------------------------------------------ clock (hospital time)
   var clockFormat;
@@ -43,58 +48,28 @@
   } catch (error) {
     clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   }
+  function syncClock(serverNow) {
+    var parsed = Date.parse(serverNow || "");
+    if (!isNaN(parsed)) {
+      clockOffset = parsed - Date.now();
+    }
+  }
   function tickClock() {
     byId("clock").textContent = clockFormat.format(new Date(Date.now() + clockOffset));
   }
 
-  // ------------------------------------------------------------------ drawing
-  function restartHighlight(element) {
-    element.classList.remove("is-new");
-    void element.offsetWidth; // restart the CSS animation
+  // ------------------------------------------------------------------ highlight
+  function highlight(element) {
     element.classList.add("is-new");
     window.setTimeout(function () { element.classList.remove("is-new"); }, HIGHLIGHT_MS);
   }
 
-  function roomOf(call) {
-    return call.room || "Reception";
-  }
-
-  function render(state, newIds) {
-    var calls = state.calls || [];
-    var newest = calls[0];
-    var card = byId("now-card");
-    card.classList.toggle("is-empty", !newest);
-    byId("now-number").textContent = newest ? newest.number : "\u2014";
-    byId("now-room").textContent = newest ? roomOf(newest) : "Please wait to be called";
-    byId("now-recall").hidden = !(newest && newest.recall);
-    if (newest && newIds.indexOf(newest.id) !== -1) {
-      restartHighlight(card);
-    }
-
-    var list = byId("recent-calls");
-    while (list.firstChild) {
-      list.removeChild(list.firstChild);
-    }
-    calls.forEach(function (call, index) {
-      var item = document.createElement("li");
-      item.className = "recent-call" + (index === 0 ? " is-newest" : "");
-      item.setAttribute("data-event-id", String(call.id));
-      [["recent-number", call.number], ["recent-room", roomOf(call)],
-       ["recent-time", call.time + (call.recall ? " \u00b7 again" : "")]].forEach(function (part) {
-        var span = document.createElement("span");
-        span.className = part[0];
-        span.textContent = part[1];
-        item.appendChild(span);
-      });
-      list.appendChild(item);
-      if (newIds.indexOf(call.id) !== -1) {
-        restartHighlight(item);
+  function highlightNew(ids) {
+    region.querySelectorAll("[data-event-id]").forEach(function (element) {
+      if (ids.indexOf(parseInt(element.getAttribute("data-event-id"), 10)) !== -1) {
+        highlight(element);
       }
     });
-    byId("recent-empty").hidden = calls.length > 0;
-
-    byId("waiting-count").textContent = String(state.waiting);
-    byId("waiting-label").textContent = (state.waiting === 1 ? "person" : "people") + " waiting";
   }
 
   // ------------------------------------------------------------------ sound and speech
@@ -126,24 +101,15 @@
     }
   }
 
-  // "GM-014" → "G M 0 1 4": every voice reads spaced letters and digits one by one.
-  function spokenNumber(number) {
-    return String(number).replace(/[^A-Za-z0-9]/g, "").split("").join(" ");
-  }
-
-  function announcementText(call) {
-    return "Ticket " + spokenNumber(call.number) + ", please go to " + roomOf(call);
-  }
-
   function announceNext() {
-    var call = announcements.shift();
-    if (!call) {
+    var text = announcements.shift();
+    if (!text) {
       announcing = false;
       return;
     }
     announcing = true;
     chime();
-    window.setTimeout(function () { speak(announcementText(call)); }, CHIME_MS);
+    window.setTimeout(function () { speak(text); }, CHIME_MS);
   }
 
   function speak(text) {
@@ -173,72 +139,37 @@
     synth.speak(utterance);
   }
 
-  function announce(call) {
-    announcements.push(call);
+  function announce(text) {
+    byId("announcer").textContent = text; // screen readers hear it even before the sound starts
+    if (!started) {
+      return;
+    }
+    announcements.push(text);
     if (!announcing) {
       announceNext();
     }
   }
 
-  // ------------------------------------------------------------------ connection status
-  function setConnection(state, label) {
-    var connection = byId("connection");
-    connection.setAttribute("data-state", state);
-    byId("connection-label").textContent = label;
-  }
-
-  function pollSucceeded() {
-    failures = 0;
-    setConnection("live", "Live");
-    byId("offline-banner").hidden = true;
-  }
-
-  function pollFailed() {
-    failures += 1;
-    if (failures >= FAILURES_FOR_BANNER) {
-      setConnection("offline", "Offline");
-      byId("offline-banner").hidden = false;
-    } else {
-      setConnection("reconnecting", "Reconnecting\u2026");
-    }
-  }
-
-  // ------------------------------------------------------------------ polling
+  // ------------------------------------------------------------------ new state from the server
   function apply(state) {
-    version = state.version;
-    var parsedNow = Date.parse(state.now);
-    if (!isNaN(parsedNow)) {
-      clockOffset = parsedNow - Date.now();
-    }
     var fresh = (state.calls || [])
       .filter(function (call) { return call.id > lastEventId; })
       .sort(function (a, b) { return a.id - b.id; });
-    var newIds = fresh.map(function (call) { return call.id; });
+    region.innerHTML = state.html; // our own server-rendered, auto-escaped fragment
+    syncClock(state.now);
+    tickClock();
+    highlightNew(fresh.map(function (call) { return call.id; }));
     fresh.forEach(function (call) {
       lastEventId = Math.max(lastEventId, call.id);
-      if (started) {
-        announce(call);
-      }
+      announce(call.say);
     });
-    render(state, newIds);
-    tickClock();
   }
 
-  function poll() {
-    window.HospitalQueue.fetchIfChanged(stateUrl, version, "application/json", REQUEST_TIMEOUT_MS)
-      .then(function (response) {
-        return response ? response.json() : null;
-      })
-      .then(function (state) {
-        pollSucceeded();
-        if (state) {
-          apply(state);
-        }
-      })
-      .catch(pollFailed)
-      .then(function () {
-        window.setTimeout(poll, POLL_MS);
-      });
+  function showConnection(state) {
+    byId("connection").setAttribute("data-state", state);
+    byId("connection-label").textContent =
+      { live: "Live", reconnecting: "Reconnecting\u2026", offline: "Offline" }[state];
+    byId("offline-banner").hidden = state !== "offline";
   }
 
   // ------------------------------------------------------------------ start (user gesture)
@@ -280,7 +211,17 @@
     button.focus();
   }
 
+  syncClock(root.getAttribute("data-now"));
   tickClock();
   window.setInterval(tickClock, 5000);
-  window.setTimeout(poll, POLL_MS);
+  window.HospitalQueue.follow({
+    url: root.getAttribute("data-state-url"),
+    version: root.getAttribute("data-version"),
+    accept: "application/json",
+    everyMs: POLL_MS,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    failuresForOffline: FAILURES_FOR_BANNER,
+    changed: function (response) { return response.json().then(apply); },
+    connection: showConnection
+  });
 })();

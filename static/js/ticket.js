@@ -1,5 +1,7 @@
-// The patient's ticket page follows the queue (a poll every few seconds that answers 304 while
-// nothing changed), and the printed ticket's Print button. No inline scripts (CSP).
+// The patient's ticket page: the server renders the ticket's state (tickets/_status.html, the same
+// partial the page includes); this script swaps each new one in through the shared poll loop
+// (poll.js), updates the tab's title and says when the hospital is out of reach. It also runs the
+// printed ticket's Print button. No inline scripts (CSP).
 (function () {
   "use strict";
 
@@ -16,29 +18,9 @@
   if (!region) {
     return;
   }
-  var pollUrl = region.getAttribute("data-poll-url");
-  var version = region.getAttribute("data-version") || "";
-  var failures = 0;
 
   function state() {
     return region.querySelector(".ticket-state");
-  }
-
-  function isFinal() {
-    var current = state();
-    return !!current && current.getAttribute("data-final") === "true";
-  }
-
-  function showOffline(offline) {
-    var notice = document.getElementById("ticket-offline");
-    if (notice) {
-      notice.hidden = !offline;
-    }
-  }
-
-  function etagVersion(response) {
-    var etag = response.headers.get("ETag") || "";
-    return etag.replace(/^W\//, "").replace(/"/g, "");
   }
 
   function update(html) {
@@ -49,34 +31,21 @@
     }
   }
 
-  function poll() {
-    window.HospitalQueue.fetchIfChanged(pollUrl, version, "text/html", REQUEST_TIMEOUT_MS)
-      .then(function (response) {
-        if (!response) {
-          return null;
-        }
-        version = etagVersion(response) || version;
-        return response.text();
-      })
-      .then(function (html) {
-        failures = 0;
-        showOffline(false);
-        if (html !== null) {
-          update(html);
-        }
-      })
-      .catch(function () {
-        failures += 1;
-        showOffline(failures >= FAILURES_FOR_NOTICE);
-      })
-      .then(function () {
-        if (!isFinal()) {
-          window.setTimeout(poll, POLL_MS);
-        }
-      });
-  }
-
-  if (!isFinal()) {
-    window.setTimeout(poll, POLL_MS);
-  }
+  window.HospitalQueue.follow({
+    url: region.getAttribute("data-poll-url"),
+    version: region.getAttribute("data-version"),
+    accept: "text/html",
+    everyMs: POLL_MS,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    failuresForOffline: FAILURES_FOR_NOTICE,
+    changed: function (response) { return response.text().then(update); },
+    connection: function (connection) {
+      document.getElementById("ticket-offline").hidden = connection !== "offline";
+    },
+    // A ticket that has ended (completed, cancelled, …) changes no more.
+    done: function () {
+      var current = state();
+      return !!current && current.getAttribute("data-final") === "true";
+    }
+  });
 })();

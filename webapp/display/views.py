@@ -1,25 +1,29 @@
-"""The waiting-room display (``/display/<CODE>``) and the small state it polls.
+"""The waiting-room display (``/display/<CODE>``) and the state it polls.
 
 Public: no sign-in, GET only. It shows ticket numbers, rooms and how many are
 waiting — never a name, a date of birth or a phone number (DOMAIN.md, Privacy).
-The state carries a version (also its ETag); a poll whose If-None-Match still
-matches gets an empty 304, so an idle screen costs almost nothing.
+
+The server renders the screen's live part once, with one partial
+(``display/_state.html``): the page includes it, and the poll serves it alone,
+with the one thing a browser must do itself besides drawing it — what to say
+for each call. The version (also the ETag) is a hash of that fragment; a poll
+whose If-None-Match still matches gets an empty 304, so an idle screen costs
+almost nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp import clock
-from webapp.clock import local_time
 from webapp.database import utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.departments.services import get_department_by_code
@@ -32,27 +36,29 @@ bp = Blueprint("display", __name__, url_prefix="/display")
 
 RECENT_CALLS = 5
 CALL_ACTIONS = ("call", "recall")
+STATE_TEMPLATE = "display/_state.html"
 
 
 @dataclass(frozen=True)
 class Call:
     """One call or recall as the display shows it: a ticket number and a room, nothing else."""
 
-    id: int  # the QueueEvent's id; new ids since the last poll are announced
+    id: int  # the QueueEvent's id; ids newer than the screen has seen are announced
     number: str
     room: str | None
     at: datetime
     recall: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "room": self.room,
-            "at": self.at.astimezone(UTC).isoformat(),
-            "time": local_time(self.at),
-            "recall": self.recall,
-        }
+    @property
+    def room_label(self) -> str:
+        return self.room or "Reception"
+
+    @property
+    def announcement(self) -> str:
+        """What the screen says: "GM-014" is read letter by letter ("G M 0 1 4"), as every
+        speech voice reads spaced characters one by one."""
+        spelled = " ".join(re.sub(r"[^A-Za-z0-9]", "", self.number))
+        return f"Ticket {spelled}, please go to {self.room_label}"
 
 
 @dataclass(frozen=True)
@@ -60,25 +66,10 @@ class DisplayState:
     department: Department
     calls: list[Call]
     waiting: int
-    now: datetime
 
     @property
-    def version(self) -> str:
-        """Changes whenever anything the screen shows changes (the clock aside)."""
-        content = json.dumps(
-            [[call.as_json() for call in self.calls], self.waiting, self.department.name],
-            sort_keys=True,
-        )
-        return hashlib.sha256(content.encode()).hexdigest()[:20]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "department": {"code": self.department.code, "name": self.department.name},
-            "calls": [call.as_json() for call in self.calls],
-            "waiting": self.waiting,
-            "now": self.now.astimezone(UTC).isoformat(),
-        }
+    def newest(self) -> Call | None:
+        return self.calls[0] if self.calls else None
 
 
 def _active_department(code: str) -> Department:
@@ -86,10 +77,6 @@ def _active_department(code: str) -> Department:
     if not department.active:
         raise NotFound("No such department.")
     return department
-
-
-def _start_of_service_day() -> datetime:
-    return clock.day_bounds(clock.today())[0]
 
 
 def recent_calls(department: Department, limit: int = RECENT_CALLS) -> list[Call]:
@@ -107,7 +94,7 @@ def recent_calls(department: Department, limit: int = RECENT_CALLS) -> list[Call
         .where(
             QueueEvent.department_id == department.id,
             QueueEvent.action.in_(CALL_ACTIONS),
-            QueueEvent.created_at >= _start_of_service_day(),
+            QueueEvent.created_at >= clock.day_bounds(clock.today())[0],
         )
         .order_by(QueueEvent.id.desc())
         .limit(limit)
@@ -123,8 +110,17 @@ def display_state(department: Department) -> DisplayState:
         department=department,
         calls=recent_calls(department),
         waiting=count_waiting(department.id),
-        now=utcnow(),
     )
+
+
+def _render(state: DisplayState) -> tuple[str, str]:
+    """The live part of the screen, and its version."""
+    fragment = render_template(STATE_TEMPLATE, state=state)
+    return fragment, hashlib.sha256(fragment.encode()).hexdigest()[:20]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def _not_cached(response: Response) -> Response:
@@ -135,26 +131,36 @@ def _not_cached(response: Response) -> Response:
 
 @bp.get("/<code>")
 def show(code: str) -> Response:
-    department = _active_department(code)
-    state = display_state(department)
-    response = current_app.make_response(
-        render_template(
-            "display/show.html",
-            state=state,
-            timezone=clock.hospital_zone().key,
-        )
+    state = display_state(_active_department(code))
+    fragment, version = _render(state)
+    now = utcnow()
+    html = render_template(
+        "display/show.html",
+        state=state,
+        fragment=Markup(fragment),  # noqa: S704 (our own template's output)
+        version=version,
+        now=now,
+        now_iso=_iso(now),
+        timezone=clock.hospital_zone().key,
     )
-    return _not_cached(response)
+    return _not_cached(current_app.make_response(html))
 
 
 @bp.get("/<code>/state.json")
 def state(code: str) -> Response:
-    department = _active_department(code)
-    current = display_state(department)
-    version = current.version
+    """The rendered fragment and what to say for each call in it; 304 while unchanged."""
+    current = display_state(_active_department(code))
+    fragment, version = _render(current)
     if request.if_none_match.contains(version):
         response = Response(status=304)
     else:
-        response = jsonify(current.as_json())
+        response = jsonify(
+            {
+                "version": version,
+                "html": fragment,
+                "calls": [{"id": call.id, "say": call.announcement} for call in current.calls],
+                "now": _iso(utcnow()),
+            }
+        )
     response.set_etag(version)
     return _not_cached(response)
