@@ -13,6 +13,8 @@ from webapp.database import utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
+from webapp.queue.models import Ticket
+from webapp.queue.moves import check_in
 
 DEFAULT_PASSWORD = "correct horse battery"
 
@@ -82,3 +84,23 @@ class AppointmentFactory(BaseFactory):
     duration_minutes = 20
     ends_at = factory.LazyAttribute(lambda a: a.starts_at + timedelta(minutes=a.duration_minutes))
     status = "booked"
+
+
+def walk_in(
+    department: Department,
+    patient: Patient | str | None = None,
+    priority: str = "routine",
+    *,
+    actor: User | None = None,
+) -> Ticket:
+    """A waiting walk-in ticket, straight through the queue service, committed.
+
+    ``patient``: a Patient, or a first name for a new one (None: a new anonymous one).
+    """
+    if not isinstance(patient, Patient):
+        patient = PatientFactory(first_name=patient) if patient else PatientFactory()
+    ticket = check_in(
+        actor=actor, patient_id=patient.id, department_id=department.id, priority=priority
+    )
+    db.session.commit()
+    return ticket

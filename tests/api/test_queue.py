@@ -14,12 +14,13 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
-from tests.api.conftest import API, auth_header, detail_fields, error_of
+from tests.api.conftest import API, detail_fields, error_of
 from tests.factories import (
     AppointmentFactory,
     DepartmentFactory,
     PatientFactory,
     ServicePointFactory,
+    walk_in,
 )
 from webapp.extensions import db
 from webapp.queue import moves as queue
@@ -55,21 +56,6 @@ def frozen_time():
 
 
 @pytest.fixture
-def rita(receptionist_token):
-    return auth_header(receptionist_token)
-
-
-@pytest.fixture
-def colin(clinician_token):
-    return auth_header(clinician_token)
-
-
-@pytest.fixture
-def ada(admin_token):
-    return auth_header(admin_token)
-
-
-@pytest.fixture
 def world(app):
     """General medicine (two rooms, 10 minutes a patient), Radiology, three patients."""
     general = DepartmentFactory(code="GM", name="General", default_service_minutes=10)
@@ -99,18 +85,6 @@ def no_phi(response) -> None:
     text = response.get_data(as_text=True)
     for name in NAMES:
         assert name not in text
-
-
-def walk_in(world, patient: str = "pat", priority: str = "routine", department: str = "gm"):
-    """A waiting ticket, straight through the service (committed)."""
-    ticket = queue.check_in(
-        actor=None,
-        patient_id=world[patient].id,
-        department_id=world[department].id,
-        priority=priority,
-    )
-    db.session.commit()
-    return ticket
 
 
 def set_status(ticket: Ticket, *statuses: str, point=None) -> Ticket:
@@ -168,7 +142,7 @@ def test_every_endpoint_needs_a_token(client, world, method, path, body):
     ],
 )
 def test_a_wrong_role_gets_403_and_nothing_changes(client, world, request, method, path, body, who):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
     before = events_of(ticket.id)
 
     response = client.open(
@@ -187,7 +161,7 @@ def test_a_wrong_role_gets_403_before_validation(client, world, colin, rita):
 
 
 def test_a_receptionist_may_cancel(client, world, rita):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     response = client.patch(
         f"{QUEUE}/{ticket.id}/status",
@@ -201,7 +175,7 @@ def test_a_receptionist_may_cancel(client, world, rita):
 
 
 def test_a_clinician_may_recall_and_transfer(client, world, colin):
-    ticket = set_status(walk_in(world), "called", point=world["room1"])
+    ticket = set_status(walk_in(world["gm"], world["pat"]), "called", point=world["room1"])
 
     recalled = client.post(
         f"{QUEUE}/override", json={"ticket_id": ticket.id, "action": "recall"}, headers=colin
@@ -219,7 +193,7 @@ def test_a_clinician_may_recall_and_transfer(client, world, colin):
 
 @pytest.mark.parametrize("who", ["rita", "colin", "ada"])
 def test_every_role_reads_the_queue_and_a_ticket(client, world, request, who):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
     headers = request.getfixturevalue(who)
 
     current = client.get(f"{QUEUE}/current?department_id={world['gm'].id}", headers=headers)
@@ -291,7 +265,7 @@ def test_it_checks_in_a_booked_appointment(client, world, rita):
 
 
 def test_it_refuses_a_second_active_ticket_with_409(client, world, rita):
-    walk_in(world)
+    walk_in(world["gm"], world["pat"])
 
     response = client.post(
         f"{QUEUE}/check-in",
@@ -366,12 +340,12 @@ def test_it_answers_422_for_a_bad_check_in(client, world, rita, body, fields):
 def test_it_lists_the_queue_in_serving_order_with_positions_and_estimates(
     client, world, colin, frozen_time
 ):
-    first = walk_in(world, "pat")
+    first = walk_in(world["gm"], world["pat"])
     frozen_time.shift(60)
-    second = walk_in(world, "sam")
+    second = walk_in(world["gm"], world["sam"])
     frozen_time.shift(60)
-    urgent = walk_in(world, "kim", priority="urgent")
-    called = walk_in(world, "pat", department="rad")
+    urgent = walk_in(world["gm"], world["kim"], priority="urgent")
+    called = walk_in(world["rad"], world["pat"])
     set_status(called, "called", point=world["xray"])
     elsewhere = client.get(f"{QUEUE}/current?department_id={world['rad'].id}", headers=colin)
 
@@ -395,8 +369,8 @@ def test_it_lists_the_queue_in_serving_order_with_positions_and_estimates(
 
 
 def test_a_single_ticket_has_the_same_position_and_estimate(client, world, rita):
-    walk_in(world, "pat")
-    second = walk_in(world, "sam")
+    walk_in(world["gm"], world["pat"])
+    second = walk_in(world["gm"], world["sam"])
 
     response = client.get(f"{QUEUE}/{second.id}", headers=rita)
 
@@ -406,8 +380,10 @@ def test_a_single_ticket_has_the_same_position_and_estimate(client, world, rita)
 
 
 def test_it_lists_called_and_in_service_tickets(client, world, ada):
-    called = set_status(walk_in(world, "pat"), "called", point=world["room1"])
-    serving = set_status(walk_in(world, "sam"), "called", "in_service", point=world["room2"])
+    called = set_status(walk_in(world["gm"], world["pat"]), "called", point=world["room1"])
+    serving = set_status(
+        walk_in(world["gm"], world["sam"]), "called", "in_service", point=world["room2"]
+    )
 
     body = client.get(f"{QUEUE}/current?department_id={world['gm'].id}", headers=ada).get_json()
 
@@ -447,8 +423,8 @@ def test_an_unknown_ticket_is_404(client, world, rita, ticket_id):
 
 @pytest.mark.parametrize("who", ["colin", "ada"])
 def test_call_next_calls_the_first_in_serving_order(client, world, request, who, clinician):
-    walk_in(world, "pat")
-    urgent = walk_in(world, "sam", priority="urgent")
+    walk_in(world["gm"], world["pat"])
+    urgent = walk_in(world["gm"], world["sam"], priority="urgent")
 
     response = client.post(
         f"{QUEUE}/call-next",
@@ -478,8 +454,8 @@ def test_call_next_answers_204_when_nobody_waits(client, world, colin):
 
 
 def test_call_next_skips_tickets_assigned_to_another_room(client, world, colin, ada):
-    first = walk_in(world, "pat")
-    second = walk_in(world, "sam")
+    first = walk_in(world["gm"], world["pat"])
+    second = walk_in(world["gm"], world["sam"])
     for ticket in (first, second):
         client.post(
             f"{QUEUE}/override",
@@ -505,8 +481,8 @@ def test_call_next_skips_tickets_assigned_to_another_room(client, world, colin, 
 
 
 def test_call_next_takes_a_ticket_assigned_to_this_room(client, world, colin, ada):
-    walk_in(world, "pat")
-    assigned = walk_in(world, "sam")
+    walk_in(world["gm"], world["pat"])
+    assigned = walk_in(world["gm"], world["sam"])
     client.post(
         f"{QUEUE}/override",
         json={"ticket_id": assigned.id, "action": "assign", "service_point_id": world["room1"].id},
@@ -525,8 +501,8 @@ def test_call_next_takes_a_ticket_assigned_to_this_room(client, world, colin, ad
 
 @pytest.mark.parametrize("statuses", [("called",), ("called", "in_service")])
 def test_call_next_answers_409_while_the_room_is_busy(client, world, colin, statuses):
-    set_status(walk_in(world, "pat"), *statuses, point=world["room1"])
-    waiting = walk_in(world, "sam")
+    set_status(walk_in(world["gm"], world["pat"]), *statuses, point=world["room1"])
+    waiting = walk_in(world["gm"], world["sam"])
 
     response = client.post(
         f"{QUEUE}/call-next", json={"service_point_id": world["room1"].id}, headers=colin
@@ -540,7 +516,7 @@ def test_call_next_answers_409_while_the_room_is_busy(client, world, colin, stat
 
 @pytest.mark.parametrize("point_id", [999, 0, 2**70, "x"])
 def test_call_next_answers_422_for_an_unknown_room(client, world, colin, point_id):
-    walk_in(world)
+    walk_in(world["gm"], world["pat"])
 
     response = client.post(f"{QUEUE}/call-next", json={"service_point_id": point_id}, headers=colin)
 
@@ -563,7 +539,7 @@ LEGAL = [
 
 @pytest.mark.parametrize(("before", "status", "after"), LEGAL)
 def test_it_makes_each_legal_move(client, world, ada, before, status, after):
-    ticket = set_status(walk_in(world), *before, point=world["room1"])
+    ticket = set_status(walk_in(world["gm"], world["pat"]), *before, point=world["room1"])
 
     response = client.patch(
         f"{QUEUE}/{ticket.id}/status",
@@ -601,7 +577,7 @@ ILLEGAL = [
 def test_it_refuses_an_illegal_move_with_409_and_changes_nothing(
     client, world, colin, before, status
 ):
-    ticket = set_status(walk_in(world), *before, point=world["room1"])
+    ticket = set_status(walk_in(world["gm"], world["pat"]), *before, point=world["room1"])
     was = (ticket.status, ticket.updated_at, events_of(ticket.id))
 
     response = client.patch(
@@ -617,7 +593,7 @@ def test_it_refuses_an_illegal_move_with_409_and_changes_nothing(
 
 
 def test_calling_uses_the_assigned_room_when_none_is_sent(client, world, colin, ada):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
     client.post(
         f"{QUEUE}/override",
         json={
@@ -636,7 +612,7 @@ def test_calling_uses_the_assigned_room_when_none_is_sent(client, world, colin, 
 
 
 def test_calling_needs_a_room(client, world, colin):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     response = client.patch(f"{QUEUE}/{ticket.id}/status", json={"status": "called"}, headers=colin)
 
@@ -645,8 +621,8 @@ def test_calling_needs_a_room(client, world, colin):
 
 
 def test_calling_into_a_busy_room_is_409(client, world, colin):
-    set_status(walk_in(world, "pat"), "called", point=world["room1"])
-    ticket = walk_in(world, "sam")
+    set_status(walk_in(world["gm"], world["pat"]), "called", point=world["room1"])
+    ticket = walk_in(world["gm"], world["sam"])
 
     response = client.patch(
         f"{QUEUE}/{ticket.id}/status",
@@ -661,7 +637,7 @@ def test_calling_into_a_busy_room_is_409(client, world, colin):
     "body", [{}, {"status": "transferred"}, {"status": "done"}, {"status": None}]
 )
 def test_a_bad_status_is_422(client, world, colin, body):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     response = client.patch(f"{QUEUE}/{ticket.id}/status", json=body, headers=colin)
 
@@ -694,7 +670,7 @@ def waiting_ids(client, headers, world) -> list[int]:
 
 
 def test_assign_sets_the_room(client, world, rita):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     response = override(client, rita, ticket, "assign", service_point_id=world["room2"].id)
 
@@ -705,7 +681,7 @@ def test_assign_sets_the_room(client, world, rita):
 
 
 def test_assign_to_another_departments_room_is_422(client, world, rita):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     response = override(client, rita, ticket, "assign", service_point_id=world["xray"].id)
 
@@ -714,11 +690,11 @@ def test_assign_to_another_departments_room_is_422(client, world, rita):
 
 
 def test_move_to_front_and_skip_change_the_order(client, world, rita, frozen_time):
-    first = walk_in(world, "pat")
+    first = walk_in(world["gm"], world["pat"])
     frozen_time.shift(60)
-    second = walk_in(world, "sam")
+    second = walk_in(world["gm"], world["sam"])
     frozen_time.shift(60)
-    third = walk_in(world, "kim")
+    third = walk_in(world["gm"], world["kim"])
 
     front = override(client, rita, third, "move_to_front", reason="frail")
     assert front.status_code == 200
@@ -732,8 +708,8 @@ def test_move_to_front_and_skip_change_the_order(client, world, rita, frozen_tim
 
 
 def test_set_priority_reorders_the_queue(client, world, ada):
-    first = walk_in(world, "pat")
-    second = walk_in(world, "sam")
+    first = walk_in(world["gm"], world["pat"])
+    second = walk_in(world["gm"], world["sam"])
 
     response = override(client, ada, second, "set_priority", priority="emergency")
 
@@ -744,7 +720,7 @@ def test_set_priority_reorders_the_queue(client, world, ada):
 
 
 def test_set_priority_needs_a_priority(client, world, ada):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     response = override(client, ada, ticket, "set_priority")
 
@@ -753,7 +729,7 @@ def test_set_priority_needs_a_priority(client, world, ada):
 
 
 def test_recall_calls_again(client, world, colin, frozen_time):
-    ticket = set_status(walk_in(world), "called", point=world["room1"])
+    ticket = set_status(walk_in(world["gm"], world["pat"]), "called", point=world["room1"])
     frozen_time.shift(120)
 
     response = override(client, colin, ticket, "recall")
@@ -764,7 +740,7 @@ def test_recall_calls_again(client, world, colin, frozen_time):
 
 
 def test_transfer_answers_the_new_ticket(client, world, rita):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
     old_url = client.get(f"{QUEUE}/{ticket.id}", headers=rita).get_json()["status_url"]
 
     response = override(client, rita, ticket, "transfer", department_id=world["rad"].id)
@@ -785,7 +761,7 @@ def test_transfer_answers_the_new_ticket(client, world, rita):
 
 
 def test_transfer_needs_another_department(client, world, rita):
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
 
     for fields in ({}, {"department_id": world["gm"].id}, {"department_id": 999}):
         response = override(client, rita, ticket, "transfer", **fields)
@@ -806,7 +782,7 @@ def test_transfer_needs_another_department(client, world, rita):
     ],
 )
 def test_an_illegal_override_is_409_and_changes_nothing(client, world, ada, before, action, fields):
-    ticket = set_status(walk_in(world), *before, point=world["room1"])
+    ticket = set_status(walk_in(world["gm"], world["pat"]), *before, point=world["room1"])
     was = (ticket.status, ticket.queue_key, ticket.priority, events_of(ticket.id))
     sent = {key: world[value].id if value in world else value for key, value in fields.items()}
 
@@ -832,7 +808,7 @@ def test_an_unknown_ticket_id_in_the_body_is_422(client, world, rita, ticket_id)
     "body", [{"action": "skip"}, {"ticket_id": 1}, {"ticket_id": 1, "action": "delete"}]
 )
 def test_a_bad_override_is_422(client, world, rita, body):
-    walk_in(world)
+    walk_in(world["gm"], world["pat"])
 
     response = client.post(f"{QUEUE}/override", json=body, headers=rita)
 
@@ -850,7 +826,7 @@ def test_a_clinician_is_refused_before_the_ticket_is_looked_up(client, world, co
 def test_status_url_is_the_absolute_address_of_the_ticket_page(app, world):
     from webapp.api.queue import status_url
 
-    ticket = walk_in(world)
+    ticket = walk_in(world["gm"], world["pat"])
     with app.test_request_context("/api/v1/queue/1", base_url="https://hospital.example"):
         url = status_url(ticket)
 
@@ -858,8 +834,8 @@ def test_status_url_is_the_absolute_address_of_the_ticket_page(app, world):
 
 
 def test_every_queue_answer_leaves_out_names(client, world, ada):
-    ticket = walk_in(world, "pat")
-    walk_in(world, "sam", department="rad")
+    ticket = walk_in(world["gm"], world["pat"])
+    walk_in(world["rad"], world["sam"])
     responses: list[Any] = [
         client.get(f"{QUEUE}/current?department_id={world['gm'].id}", headers=ada),
         client.get(f"{QUEUE}/current?department_id={world['rad'].id}", headers=ada),

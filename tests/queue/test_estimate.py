@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.factories import DepartmentFactory, PatientFactory, ServicePointFactory, UserFactory
+from tests.factories import (
+    DepartmentFactory,
+    ServicePointFactory,
+    UserFactory,
+    walk_in,
+)
 from webapp.clock import service_day
 from webapp.extensions import db
 from webapp.queue import moves
@@ -28,12 +33,6 @@ def gm(app: Any, clock: Any) -> Any:
     department = DepartmentFactory(code="GM", default_service_minutes=10)
     db.session.commit()
     return department
-
-
-def walk_in(department: Any) -> Ticket:
-    ticket = moves.check_in(actor=None, patient_id=PatientFactory().id, department_id=department.id)
-    db.session.commit()
-    return ticket
 
 
 def serve(department: Any, clock: Any, minutes: float, point: Any = None) -> Ticket:

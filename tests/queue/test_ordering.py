@@ -16,6 +16,7 @@ from tests.factories import (
     PatientFactory,
     ServicePointFactory,
     UserFactory,
+    walk_in,
 )
 from webapp.extensions import db
 from webapp.queue import moves
@@ -47,15 +48,6 @@ def room(gm: Any) -> Any:
 
 def at(clock: Any, minutes: float) -> None:
     clock.move_to(T0 + timedelta(minutes=minutes), tick=False)
-
-
-def walk_in(gm: Any, label: str, priority: str = "routine") -> Ticket:
-    ticket = moves.check_in(
-        actor=None, patient_id=PatientFactory(first_name=label).id, department_id=gm.id,
-        priority=priority,
-    )  # fmt: skip
-    db.session.commit()
-    return ticket
 
 
 def booked(gm: Any, label: str, starts_minutes: float) -> Ticket:

@@ -21,6 +21,7 @@ from tests.factories import (
     PatientFactory,
     ServicePointFactory,
     UserFactory,
+    walk_in,
 )
 from webapp.domain_errors import Conflict
 from webapp.extensions import db
@@ -93,17 +94,6 @@ def events_of(ticket_id: int) -> list[QueueEvent]:
             select(QueueEvent).where(QueueEvent.ticket_id == ticket_id).order_by(QueueEvent.id)
         )
     )
-
-
-def walk_in(w: World, patient: Any = None, department: Any = None, **kwargs: Any) -> Ticket:
-    ticket = moves.check_in(
-        actor=w.receptionist,
-        patient_id=(patient or PatientFactory()).id,
-        department_id=(department or w.gm).id,
-        **kwargs,
-    )
-    db.session.commit()
-    return ticket
 
 
 def ticket_in_state(w: World, state: str, *, with_appointment: bool = False) -> Ticket:
@@ -269,7 +259,7 @@ def test_table_covers_every_state_and_action() -> None:
 
 
 def test_event_without_actor_or_reason(world: World) -> None:
-    ticket = walk_in(world)
+    ticket = walk_in(world.gm, actor=world.receptionist)
     moves.override_ticket(ticket.id, action="move_to_front", actor=None, reason="   ")
     db.session.commit()
     event = events_of(ticket.id)[-1]
@@ -277,7 +267,7 @@ def test_event_without_actor_or_reason(world: World) -> None:
 
 
 def test_check_in_event(world: World) -> None:
-    ticket = walk_in(world)
+    ticket = walk_in(world.gm, actor=world.receptionist)
     [event] = events_of(ticket.id)
     assert (event.action, event.from_status, event.to_status) == ("check_in", None, "waiting")
     assert event.user_id == world.receptionist.id
@@ -291,35 +281,39 @@ def test_check_in_event(world: World) -> None:
 
 def test_numbers_per_department_per_day(world: World, clock: Any) -> None:
     w = world
-    assert [walk_in(w).number for _ in range(3)] == ["GM-001", "GM-002", "GM-003"]
-    assert walk_in(w, department=w.lab).number == "LAB-001"
-    assert walk_in(w).number == "GM-004"
+    assert [walk_in(w.gm, actor=w.receptionist).number for _ in range(3)] == [
+        "GM-001",
+        "GM-002",
+        "GM-003",
+    ]
+    assert walk_in(w.lab, actor=w.receptionist).number == "LAB-001"
+    assert walk_in(w.gm, actor=w.receptionist).number == "GM-004"
     clock.move_to(T0 + timedelta(days=1), tick=False)
-    assert walk_in(w).number == "GM-001"
-    assert walk_in(w, department=w.lab).number == "LAB-001"
+    assert walk_in(w.gm, actor=w.receptionist).number == "GM-001"
+    assert walk_in(w.lab, actor=w.receptionist).number == "LAB-001"
     tickets = db.session.scalars(select(Ticket).where(Ticket.number == "GM-001")).all()
     assert sorted(t.service_day.isoformat() for t in tickets) == ["2025-03-10", "2025-03-11"]
 
 
 def test_number_not_reused_after_cancellation(world: World) -> None:
     w = world
-    first = walk_in(w)
-    second = walk_in(w)
+    first = walk_in(w.gm, actor=w.receptionist)
+    second = walk_in(w.gm, actor=w.receptionist)
     moves.transition_ticket(second.id, status="cancelled", actor=w.receptionist, reason="left")
     moves.transition_ticket(first.id, status="cancelled", actor=w.receptionist, reason="left")
     db.session.commit()
     # Same patient again after cancellation: allowed, with a new number.
-    again = walk_in(w, patient=second.patient)
+    again = walk_in(w.gm, second.patient, actor=w.receptionist)
     assert again.number == "GM-003"
 
 
 def test_refused_check_in_does_not_consume_a_number(world: World) -> None:
     w = world
-    first = walk_in(w)
+    first = walk_in(w.gm, actor=w.receptionist)
     with pytest.raises(Conflict):
-        walk_in(w, patient=first.patient)
+        walk_in(w.gm, first.patient, actor=w.receptionist)
     db.session.rollback()
-    assert walk_in(w).number == "GM-002"
+    assert walk_in(w.gm, actor=w.receptionist).number == "GM-002"
 
 
 def test_service_day_follows_hospital_timezone(app: Any, clock: Any) -> None:
@@ -362,7 +356,7 @@ def test_check_in_of_non_booked_appointment_conflicts(world: World, status: str)
 
 def test_second_active_ticket_same_patient_and_department(world: World) -> None:
     w = world
-    first = walk_in(w)
+    first = walk_in(w.gm, actor=w.receptionist)
     patient = first.patient
     for step in (None, "called", "in_service"):
         if step:
@@ -371,19 +365,19 @@ def test_second_active_ticket_same_patient_and_department(world: World) -> None:
             )
             db.session.commit()
         with pytest.raises(Conflict):
-            walk_in(w, patient=patient)
+            walk_in(w.gm, patient, actor=w.receptionist)
         db.session.rollback()
     # Another department is fine meanwhile.
-    assert walk_in(w, patient=patient, department=w.lab).number == "LAB-001"
+    assert walk_in(w.lab, patient, actor=w.receptionist).number == "LAB-001"
     moves.transition_ticket(first.id, status="completed", actor=w.clinician)
     db.session.commit()
-    again = walk_in(w, patient=patient)
+    again = walk_in(w.gm, patient, actor=w.receptionist)
     assert again.status == "waiting" and again.number == "GM-002"
 
 
 def test_second_active_ticket_via_appointment_conflicts(world: World) -> None:
     w = world
-    first = walk_in(w)
+    first = walk_in(w.gm, actor=w.receptionist)
     appointment = AppointmentFactory(department=w.gm, patient=first.patient)
     db.session.commit()
     with pytest.raises(Conflict):
@@ -395,7 +389,7 @@ def test_walk_in_refused_by_appointment_only_department(world: World) -> None:
     surgery = DepartmentFactory(code="SUR", accepts_walk_ins=False)
     db.session.commit()
     with pytest.raises(Conflict):
-        walk_in(world, department=surgery)
+        walk_in(surgery, actor=world.receptionist)
     db.session.rollback()
     assert ticket_count() == 0
     # ...but a booked appointment there checks in.
@@ -459,8 +453,8 @@ def test_appointment_passes_on_through_transfer(world: World) -> None:
 
 def test_transfer_chain(world: World, clock: Any) -> None:
     w = world
-    walk_in(w, department=w.lab)  # LAB-001 is someone else's
-    first = walk_in(w, priority="urgent")
+    walk_in(w.lab, actor=w.receptionist)  # LAB-001 is someone else's
+    first = walk_in(w.gm, priority="urgent", actor=w.receptionist)
     token = first.status_token
     moves.transition_ticket(
         first.id, status="called", actor=w.clinician, service_point_id=w.room1.id
@@ -500,7 +494,7 @@ def test_transfer_chain(world: World, clock: Any) -> None:
 def test_latest_ticket_for_token_with_frozen_clock(world: World) -> None:
     """Transfer in the same instant as check-in still yields the newest ticket."""
     w = world
-    ticket = walk_in(w)
+    ticket = walk_in(w.gm, actor=w.receptionist)
     follow = moves.override_ticket(ticket.id, action="transfer", actor=None, department_id=w.lab.id)
     db.session.commit()
     assert follow.checked_in_at == ticket.checked_in_at
@@ -509,8 +503,8 @@ def test_latest_ticket_for_token_with_frozen_clock(world: World) -> None:
 
 def test_transfer_refused_when_patient_active_in_target(world: World) -> None:
     w = world
-    ticket = walk_in(w)
-    walk_in(w, patient=ticket.patient, department=w.lab)
+    ticket = walk_in(w.gm, actor=w.receptionist)
+    walk_in(w.lab, ticket.patient, actor=w.receptionist)
     before = columns(ticket)
     count = event_count()
     with pytest.raises(Conflict):
@@ -520,11 +514,11 @@ def test_transfer_refused_when_patient_active_in_target(world: World) -> None:
 
 def test_transfer_frees_the_service_point(world: World) -> None:
     w = world
-    ticket = walk_in(w)
+    ticket = walk_in(w.gm, actor=w.receptionist)
     moves.transition_ticket(ticket.id, status="called", actor=None, service_point_id=w.room1.id)
     moves.override_ticket(ticket.id, action="transfer", actor=None, department_id=w.lab.id)
     db.session.commit()
-    nxt = walk_in(w)
+    nxt = walk_in(w.gm, actor=w.receptionist)
     assert moves.call_next(service_point_id=w.room1.id, actor=w.clinician).id == nxt.id
 
 
@@ -533,7 +527,7 @@ def test_transfer_frees_the_service_point(world: World) -> None:
 
 def test_call_next_takes_first_and_sets_room_and_clinician(world: World) -> None:
     w = world
-    first, second = walk_in(w), walk_in(w)
+    first, second = walk_in(w.gm, actor=w.receptionist), walk_in(w.gm, actor=w.receptionist)
     called = moves.call_next(service_point_id=w.room1.id, actor=w.clinician)
     db.session.commit()
     assert called.id == first.id
@@ -552,8 +546,8 @@ def test_call_next_takes_first_and_sets_room_and_clinician(world: World) -> None
 @pytest.mark.parametrize("busy_state", ["called", "in_service"])
 def test_call_next_refused_while_room_busy(world: World, busy_state: str) -> None:
     w = world
-    ticket = walk_in(w)
-    waiting = walk_in(w)
+    ticket = walk_in(w.gm, actor=w.receptionist)
+    waiting = walk_in(w.gm, actor=w.receptionist)
     moves.call_next(service_point_id=w.room1.id, actor=w.clinician)
     if busy_state == "in_service":
         moves.transition_ticket(ticket.id, status="in_service", actor=w.clinician)
@@ -577,7 +571,7 @@ def test_call_next_refused_while_room_busy(world: World, busy_state: str) -> Non
 @pytest.mark.parametrize("release", ["completed", "no_show", "waiting"])
 def test_call_next_allowed_after_release(world: World, release: str) -> None:
     w = world
-    first, second = walk_in(w), walk_in(w)
+    first, second = walk_in(w.gm, actor=w.receptionist), walk_in(w.gm, actor=w.receptionist)
     moves.call_next(service_point_id=w.room1.id, actor=w.clinician)
     if release == "completed":
         moves.transition_ticket(first.id, status="in_service", actor=w.clinician)
@@ -593,13 +587,13 @@ def test_call_next_returns_none_when_nothing_waits(world: World) -> None:
 
 
 def test_call_next_ignores_other_departments(world: World) -> None:
-    walk_in(world, department=world.lab)
+    walk_in(world.lab, actor=world.receptionist)
     assert moves.call_next(service_point_id=world.room1.id, actor=None) is None
 
 
 def test_call_next_none_when_all_assigned_elsewhere(world: World) -> None:
     w = world
-    a, b = walk_in(w), walk_in(w)
+    a, b = walk_in(w.gm, actor=w.receptionist), walk_in(w.gm, actor=w.receptionist)
     for ticket in (a, b):
         moves.override_ticket(
             ticket.id,
@@ -617,7 +611,11 @@ def test_call_next_none_when_all_assigned_elsewhere(world: World) -> None:
 
 def test_call_next_takes_assigned_to_me_and_skips_assigned_elsewhere(world: World) -> None:
     w = world
-    elsewhere, mine, free = walk_in(w), walk_in(w), walk_in(w)
+    elsewhere, mine, free = (
+        walk_in(w.gm, actor=w.receptionist),
+        walk_in(w.gm, actor=w.receptionist),
+        walk_in(w.gm, actor=w.receptionist),
+    )
     moves.override_ticket(elsewhere.id, action="assign", actor=None, service_point_id=w.room2.id)
     moves.override_ticket(mine.id, action="assign", actor=None, service_point_id=w.room1.id)
     db.session.commit()
@@ -628,7 +626,7 @@ def test_call_next_takes_assigned_to_me_and_skips_assigned_elsewhere(world: Worl
 
 def test_explicit_call_of_ticket_assigned_elsewhere_conflicts(world: World) -> None:
     w = world
-    ticket = walk_in(w)
+    ticket = walk_in(w.gm, actor=w.receptionist)
     moves.override_ticket(ticket.id, action="assign", actor=None, service_point_id=w.room2.id)
     db.session.commit()
     before = columns(ticket)
@@ -642,15 +640,15 @@ def test_call_next_by_non_clinician_uses_room_clinician(world: World) -> None:
     w.room1.clinician_id = w.clinician.id
     admin = UserFactory(role="admin", username="boss")
     db.session.commit()
-    walk_in(w)
+    walk_in(w.gm, actor=w.receptionist)
     called = moves.call_next(service_point_id=w.room1.id, actor=admin)
     assert called.clinician_id == w.clinician.id
 
 
 def test_clinician_signs_in_at_one_room_only(world: World) -> None:
     w = world
-    walk_in(w)
-    walk_in(w)
+    walk_in(w.gm, actor=w.receptionist)
+    walk_in(w.gm, actor=w.receptionist)
     moves.call_next(service_point_id=w.room1.id, actor=w.clinician)
     moves.call_next(service_point_id=w.room2.id, actor=w.clinician)
     db.session.commit()
@@ -664,7 +662,7 @@ def test_clinician_signs_in_at_one_room_only(world: World) -> None:
 
 def test_recall_increments_recall_count(world: World, clock: Any) -> None:
     w = world
-    ticket = walk_in(w)
+    ticket = walk_in(w.gm, actor=w.receptionist)
     moves.call_next(service_point_id=w.room1.id, actor=w.clinician)
     for expected in (1, 2, 3):
         clock.shift(timedelta(minutes=1))
