@@ -29,7 +29,7 @@ pytestmark = pytest.mark.postgres
 
 CTX = multiprocessing.get_context("spawn")
 WORKERS = 10
-BARRIER_SIZES = (20, 10, 2)
+BARRIER_SIZES = (20, 10, 5, 2)
 BARRIER_TIMEOUT = 20
 RESULT_TIMEOUT = 60
 STARTUP_TIMEOUT = 150  # each worker imports and builds the app: slow on a busy machine
@@ -107,6 +107,23 @@ def _call_next(barrier: Any, seats: list[tuple[int, int | None]]) -> list[Any]:
     if errors or any(thread.is_alive() for thread in threads):
         raise RuntimeError("\n".join(errors) or "a call-next thread hung")
     return results
+
+
+def _call_next_as(barrier: Any, service_point_id: int, actor_id: int) -> list[Any]:
+    """One room calls next for ``actor_id``; report "called" or "conflict" (never a crash)."""
+    from webapp.auth.models import User
+    from webapp.domain_errors import Conflict
+
+    actor = db.session.get(User, actor_id)
+    db.session.commit()
+    barrier.wait(BARRIER_TIMEOUT)
+    try:
+        ticket = moves.call_next(service_point_id=service_point_id, actor=actor)
+        db.session.commit()
+        return [(service_point_id, "called" if ticket else "nobody")]
+    except Conflict:
+        db.session.rollback()
+        return [(service_point_id, "conflict")]
 
 
 def _check_in_many(barrier: Any, department_id: int, patient_ids: list[int]) -> list[Any]:
@@ -230,6 +247,40 @@ def test_concurrent_call_next_gives_distinct_tickets(pg_app: Any, workers: Worke
         select(func.count()).select_from(QueueEvent).where(QueueEvent.action == "call")
     )
     assert calls == 10
+
+
+def test_one_clinician_calling_from_five_rooms_at_once_is_at_one_room(
+    pg_app: Any, workers: Workers
+) -> None:
+    """The same clinician presses call-next in five rooms at the same moment, three rounds:
+    afterwards they are signed in at exactly one room, and every call either worked or was
+    refused cleanly."""
+    from webapp.departments.models import ServicePoint
+
+    department = DepartmentFactory(code="GM")
+    doctor = UserFactory(role="clinician")
+    rooms = [ServicePointFactory(department=department) for _ in range(5)]
+    db.session.commit()
+    for _ in range(3):
+        db.session.execute(
+            Ticket.__table__.update()
+            .where(Ticket.status == "called")
+            .values(status="completed", ended_at=func.now())
+        )
+        for _ in range(5):
+            moves.check_in(actor=None, patient_id=PatientFactory().id, department_id=department.id)
+        db.session.commit()
+
+        outcomes = workers.run(_call_next_as, 5, [(room.id, doctor.id) for room in rooms])
+
+        assert len(outcomes) == 5
+        assert {outcome for _, outcome in outcomes} <= {"called", "conflict"}
+        assert any(outcome == "called" for _, outcome in outcomes)
+        db.session.expire_all()
+        at = db.session.scalars(
+            select(ServicePoint.id).where(ServicePoint.clinician_id == doctor.id)
+        ).all()
+        assert len(at) == 1, at
 
 
 def test_concurrent_check_ins_get_consecutive_numbers(pg_app: Any, workers: Workers) -> None:

@@ -128,6 +128,14 @@ def _appointment_follows(ticket: Ticket, status: str) -> None:
 # ------------------------------------------------------- service point sign-in
 
 
+def _lock_clinician(actor: User | None) -> None:
+    """Lock a clinician's own row. Taken first of all locks by whatever seats a clinician
+    (the user, then the room, then the ticket), so two rooms calling for one clinician at
+    once queue up instead of deadlocking."""
+    if actor is not None and actor.role == "clinician":
+        db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+
+
 def take_service_point(point: ServicePoint, actor: User | None) -> None:
     """Sign a clinician in at ``point``, and out of any other: one room per clinician.
 
@@ -137,7 +145,7 @@ def take_service_point(point: ServicePoint, actor: User | None) -> None:
     """
     if actor is None or actor.role != "clinician":
         return
-    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    _lock_clinician(actor)
     db.session.execute(
         ServicePoint.__table__.update()
         .where(ServicePoint.clinician_id == actor.id, ServicePoint.id != point.id)
@@ -357,6 +365,7 @@ def call_next(*, service_point_id: int, actor: User | None) -> Ticket | None:
     """
     authorize(MOVES["call"], _role(actor))
     point = _service_point(service_point_id)
+    _lock_clinician(actor)
     db.session.execute(select(ServicePoint.id).where(ServicePoint.id == point.id).with_for_update())
     _require_free(point)
     candidate = db.session.scalar(
@@ -452,6 +461,8 @@ def apply_move(
     """
     move = get_move(move_name)
     authorize(move, _role(actor))  # before the ticket is read: no hint whether it exists
+    if move.name == "call":
+        _lock_clinician(actor)
     ticket = _locked_ticket(ticket_id)
     check_move(move, number=ticket.number, status=ticket.status, role=_role(actor), reason=reason)
     previous = ticket.status
