@@ -16,6 +16,7 @@ from tests.factories import (
     PatientFactory,
     ServicePointFactory,
 )
+from webapp.auth.models import User
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
@@ -131,6 +132,30 @@ def test_clinicians_and_admins_choose_a_room_that_is_remembered(
     body = page_text(client.get("/workstation"))
     assert "Room 1, General Medicine" in body
     assert "/static/js/workstation.js" in body and "<script>" not in body
+
+
+def test_choosing_a_room_signs_the_clinician_in_there_and_out_of_the_other(
+    as_clinician: FlaskClient, clinician: User, room1: ServicePoint, room2: ServicePoint
+) -> None:
+    _at(as_clinician, room1)
+    db.session.expire_all()
+    assert (room1.clinician_id, room2.clinician_id) == (clinician.id, None)
+    _at(as_clinician, room2)
+    db.session.expire_all()
+    assert (room1.clinician_id, room2.clinician_id) == (None, clinician.id)
+
+
+def test_choosing_an_inactive_room_is_refused(
+    as_clinician: FlaskClient, clinician: User, room1: ServicePoint
+) -> None:
+    room1.active = False
+    db.session.commit()
+    response = as_clinician.post(
+        "/workstation/service-point", data={"service_point_id": room1.id}, follow_redirects=True
+    )
+    assert any("Choose an active room or counter." in m for m in flashes(page_text(response)))
+    db.session.expire_all()
+    assert room1.clinician_id is None
 
 
 def test_buttons_show_shortcuts_and_illegal_ones_are_disabled_with_a_reason(
