@@ -133,7 +133,7 @@ def test_the_state_has_the_documented_shape(
 
 
 def test_it_says_reception_for_a_call_without_a_room() -> None:
-    from webapp.display.views import Call
+    from webapp.queue.state import Call
 
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     assert Call(1, "LAB-007", None, at, False).announcement == (

@@ -14,51 +14,23 @@ almost nothing.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp import clock
 from webapp.database import utcnow
-from webapp.departments.models import Department, ServicePoint
+from webapp.departments.models import Department
 from webapp.departments.services import get_department_by_code
 from webapp.domain_errors import NotFound
-from webapp.extensions import db
-from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.state import count_waiting
+from webapp.queue.state import Call, count_waiting, recent_calls
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
-RECENT_CALLS = 5
-CALL_ACTIONS = ("call", "recall")
 STATE_TEMPLATE = "display/_state.html"
-
-
-@dataclass(frozen=True)
-class Call:
-    """One call or recall as the display shows it: a ticket number and a room, nothing else."""
-
-    id: int  # the QueueEvent's id; ids newer than the screen has seen are announced
-    number: str
-    room: str | None
-    at: datetime
-    recall: bool
-
-    @property
-    def room_label(self) -> str:
-        return self.room or "Reception"
-
-    @property
-    def announcement(self) -> str:
-        """What the screen says: "GM-014" is read letter by letter ("G M 0 1 4"), as every
-        speech voice reads spaced characters one by one."""
-        spelled = " ".join(re.sub(r"[^A-Za-z0-9]", "", self.number))
-        return f"Ticket {spelled}, please go to {self.room_label}"
 
 
 @dataclass(frozen=True)
@@ -77,32 +49,6 @@ def _active_department(code: str) -> Department:
     if not department.active:
         raise NotFound("No such department.")
     return department
-
-
-def recent_calls(department: Department, limit: int = RECENT_CALLS) -> list[Call]:
-    """Today's newest calls and recalls of a department, newest first."""
-    rows = db.session.execute(
-        select(
-            QueueEvent.id,
-            QueueEvent.action,
-            QueueEvent.created_at,
-            Ticket.number,
-            ServicePoint.name,
-        )
-        .join(Ticket, Ticket.id == QueueEvent.ticket_id)
-        .outerjoin(ServicePoint, ServicePoint.id == QueueEvent.service_point_id)
-        .where(
-            QueueEvent.department_id == department.id,
-            QueueEvent.action.in_(CALL_ACTIONS),
-            QueueEvent.created_at >= clock.day_bounds(clock.today())[0],
-        )
-        .order_by(QueueEvent.id.desc())
-        .limit(limit)
-    )
-    return [
-        Call(id=event_id, number=number, room=room, at=created_at, recall=action == "recall")
-        for event_id, action, created_at, number, room in rows
-    ]
 
 
 def display_state(department: Department) -> DisplayState:

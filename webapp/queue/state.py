@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -25,6 +26,9 @@ PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
 # A service point counts as serving for the estimate when someone is signed in at
 # it, or when it called a patient this recently.
 ACTIVE_SERVICE_POINT_WINDOW = timedelta(minutes=30)
+# How many of the newest calls the waiting-room display lists.
+RECENT_CALLS = 5
+CALL_ACTIONS = ("call", "recall")
 
 _priority_rank = case(PRIORITY_RANK, value=Ticket.priority)
 
@@ -221,3 +225,54 @@ def count_waiting(department_id: int) -> int:
         )
         or 0
     )
+
+
+# ------------------------------------------------------ calls for the display
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call or recall as the display shows it: a ticket number and a room, nothing else."""
+
+    id: int  # the QueueEvent's id; ids newer than the screen has seen are announced
+    number: str
+    room: str | None
+    at: datetime
+    recall: bool
+
+    @property
+    def room_label(self) -> str:
+        return self.room or "Reception"
+
+    @property
+    def announcement(self) -> str:
+        """What the screen says: "GM-014" is read letter by letter ("G M 0 1 4"), as every
+        speech voice reads spaced characters one by one."""
+        spelled = " ".join(re.sub(r"[^A-Za-z0-9]", "", self.number))
+        return f"Ticket {spelled}, please go to {self.room_label}"
+
+
+def recent_calls(department: Department, limit: int = RECENT_CALLS) -> list[Call]:
+    """Today's newest calls and recalls of a department, newest first."""
+    rows = db.session.execute(
+        select(
+            QueueEvent.id,
+            QueueEvent.action,
+            QueueEvent.created_at,
+            Ticket.number,
+            ServicePoint.name,
+        )
+        .join(Ticket, Ticket.id == QueueEvent.ticket_id)
+        .outerjoin(ServicePoint, ServicePoint.id == QueueEvent.service_point_id)
+        .where(
+            QueueEvent.department_id == department.id,
+            QueueEvent.action.in_(CALL_ACTIONS),
+            QueueEvent.created_at >= clock.day_bounds(clock.today())[0],
+        )
+        .order_by(QueueEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        Call(id=event_id, number=number, room=room, at=created_at, recall=action == "recall")
+        for event_id, action, created_at, number, room in rows
+    ]
