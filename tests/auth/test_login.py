@@ -225,3 +225,47 @@ def test_it_starts_a_new_session_on_sign_in(client, receptionist):
 
     with client.session_transaction() as session:
         assert "planted" not in session
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "%0d%0aSet-Cookie:x",
+        "/%0d%0aSet-Cookie:x",
+        "/%0aSet-Cookie:x=1",
+        "/queue%0d%0aLocation:%20https://evil.example",
+        "/%0d/evil.example",
+        "/%09/evil.example",
+        "/%5cevil.example",
+        "/%5c%5cevil.example",
+        "%5c%5cevil.example",
+        "//evil.example/%0a",
+        "/%7f",
+        "/%e2%80%8b/evil.example",
+        "/%20/evil.example",
+    ],
+)
+def test_it_never_fails_nor_leaves_the_site_on_control_characters_in_next(
+    client, receptionist, next_url
+):
+    form = client.get(f"/login?next={next_url}")
+    response = _post_login(client, "rita", DEFAULT_PASSWORD, next_url=next_url)
+
+    assert form.status_code == 200
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "Set-Cookie:x" not in " ".join(response.headers.getlist("Set-Cookie"))
+
+
+def test_it_audits_a_failed_sign_in_without_the_password(client, receptionist):
+    _post_login(client, "rita", "my-secret-attempt-123")
+    _post_login(client, "x" * 5000, "another-secret-attempt")
+
+    entries = list(
+        db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "auth.login_failed").order_by(AuditLog.id)
+        )
+    )
+    assert [entry.details for entry in entries] == [{"username": "rita"}, {"username": "x" * 64}]
+    recorded = " ".join(f"{entry.summary} {entry.details}" for entry in entries)
+    assert "secret-attempt" not in recorded

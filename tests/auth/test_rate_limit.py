@@ -9,6 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from webapp.auth.models import User
+from webapp.auth.throttle import MAX_USERNAME_KEY_LENGTH, username_key_for
 from webapp.extensions import db, limiter
 
 DEAD_REDIS = "redis://127.0.0.1:6390/0"
@@ -205,3 +207,18 @@ class TestWithRedisDown:
 
     def test_it_still_signs_people_in(self, client, receptionist):
         assert _succeed(client) == 302
+
+
+def test_it_cuts_very_long_usernames_before_they_become_limit_keys(client, receptionist):
+    # Only the first 64 characters (the longest username there is) name the limit.
+    stem = "a" * 64
+    assert [_fail(client, stem + suffix) for suffix in ("1", "22", "x" * 10_000)] == [200] * 3
+
+    assert _fail(client, stem.upper()) == 429
+
+
+def test_it_never_makes_a_limit_key_longer_than_a_username():
+    key = username_key_for("  " + "B" * 1_000_000 + "  ")
+
+    assert key == "username:" + "b" * MAX_USERNAME_KEY_LENGTH
+    assert User.__table__.c.username.type.length == MAX_USERNAME_KEY_LENGTH

@@ -5,7 +5,6 @@ Code under test: webapp/session_guard.py and webapp/auth/views.py.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
@@ -13,8 +12,10 @@ from typing import Any
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from tests.conftest import sign_in
+from webapp.auth.models import StaffSession
 from webapp.auth.services import update_user
 from webapp.database import utcnow
 from webapp.extensions import db
@@ -26,8 +27,11 @@ def _signed_in(client: FlaskClient) -> bool:
 
 
 def _set_last_activity(client: FlaskClient, seconds_ago: int) -> None:
-    with client.session_transaction() as session:
-        session["last_activity"] = int(time.time()) - seconds_ago
+    """Move the last activity of every session back: it is kept on the server, not in the cookie."""
+    db.session.execute(
+        update(StaffSession).values(last_activity_at=utcnow() - timedelta(seconds=seconds_ago))
+    )
+    db.session.commit()
 
 
 def _session_cookie(response: Any) -> SimpleCookie:
@@ -107,6 +111,15 @@ def test_it_answers_an_htmx_request_after_the_idle_limit_with_hx_redirect(as_rec
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/login")
     assert not _signed_in(as_receptionist)
+
+
+def test_it_ignores_an_idle_limit_planted_in_the_cookie(as_receptionist):
+    # The old design kept the last activity in the cookie; a client could refresh it itself.
+    with as_receptionist.session_transaction() as session:
+        session["last_activity"] = 2**40
+    _set_last_activity(as_receptionist, 31 * 60)
+
+    assert as_receptionist.get("/").status_code == 302
 
 
 def test_it_answers_an_anonymous_htmx_request_with_401_and_hx_redirect(client):

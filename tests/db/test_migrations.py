@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import CheckConstraint, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import webapp.models  # noqa: F401  (registers every table on db.metadata)
 from tests.conftest import make_app, reset_postgres_schema
@@ -29,6 +30,7 @@ EXPRESSION_INDEXES = frozenset({"uq_users_username_lower", "ix_patients_name_low
 PARTIAL_INDEXES = {
     "uq_tickets_one_active_per_patient_department": ("'waiting'", "'called'", "'in_service'"),
     "uq_tickets_one_serving_per_service_point": ("'called'", "'in_service'"),
+    "uq_service_points_one_per_clinician": ("clinician_id IS NOT NULL",),
 }
 
 
@@ -208,3 +210,55 @@ def test_it_creates_the_expression_and_partial_indexes_on_sqlite(tmp_path: Path)
         assert " WHERE " in definition, name
         for status in statuses:
             assert status in definition.split(" WHERE ", 1)[1], (name, status)
+
+
+def _room_clinicians() -> list[tuple[int, int | None]]:
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, clinician_id FROM service_points ORDER BY id")
+        ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def test_it_keeps_a_clinician_in_their_newest_room_when_adding_one_room_per_clinician(
+    unmigrated_app: Flask,
+) -> None:
+    upgrade(revision="0003_ticket_queue_key")
+    now = "2026-11-30 08:00:00"
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, username, full_name, role, password_hash, active,"
+                " auth_version, created_at) VALUES"
+                " (1, 'colin', 'Colin', 'clinician', 'x', true, 1, :now),"
+                " (2, 'cleo', 'Cleo', 'clinician', 'x', true, 1, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO departments (id, code, name, default_service_minutes,"
+                " accepts_walk_ins, active, created_at) VALUES (1, 'GEN', 'General', 10, true,"
+                " true, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO service_points (id, department_id, name, active, clinician_id,"
+                " signed_in_at, created_at) VALUES"
+                " (1, 1, 'Room 1', true, 1, :now, :now),"
+                " (2, 1, 'Room 2', true, 1, :now, :now),"
+                " (3, 1, 'Room 3', true, 2, :now, :now),"
+                " (4, 1, 'Room 4', true, NULL, NULL, :now),"
+                " (5, 1, 'Room 5', true, NULL, NULL, :now)"
+            ),
+            {"now": now},
+        )
+
+    upgrade()
+
+    assert _room_clinicians() == [(1, None), (2, 1), (3, 2), (4, None), (5, None)]
+    # From now on the database refuses a second room for one clinician, but not two empty rooms.
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        connection.execute(text("UPDATE service_points SET clinician_id = 2 WHERE id = 4"))

@@ -79,3 +79,29 @@ class RefreshToken(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class StaffSession(db.Model):  # type: ignore[name-defined]
+    """One staff sign-in in one browser, so that signing out ends it for every copy of its cookie.
+
+    The cookie carries a random id; only its SHA-256 is stored, so a copy of this
+    table cannot be turned into working cookies. ``last_activity_at`` is what the
+    person last did (automatic refreshes do not count), written at most once a
+    minute; the idle timeout is measured from it, on the server.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_staff_sessions_token_hash"),
+        Index("ix_staff_sessions_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()

@@ -18,6 +18,15 @@ from webapp.extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The longest username there can be (users.username is 64 characters): anything longer is cut
+# before it becomes a limiter key, so a megabyte of "username" never becomes a megabyte key.
+MAX_USERNAME_KEY_LENGTH = 64
+
+
+def username_key_for(username: str) -> str:
+    """The limiter key of a username as typed: case and surrounding spaces ignored, length cut."""
+    return "username:" + username.strip()[:MAX_USERNAME_KEY_LENGTH].lower()
+
 
 def limit_sign_in(
     username_of_request: Callable[[], str], *, success_status: int
@@ -25,7 +34,7 @@ def limit_sign_in(
     """Throttle a sign-in view; a response with ``success_status`` does not count."""
 
     def username_key() -> str:
-        return "username:" + username_of_request().strip().lower()
+        return username_key_for(username_of_request())
 
     def failed(response: Response) -> bool:
         return response.status_code != success_status

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
@@ -43,7 +43,14 @@ class ServicePoint(db.Model):  # type: ignore[name-defined]
     __tablename__ = "service_points"
     __table_args__ = (
         UniqueConstraint("department_id", "name", name="uq_service_points_department_name"),
-        Index("ix_service_points_clinician", "clinician_id"),
+        # One clinician at one service point at a time, even when two rooms sign them in at once.
+        Index(
+            "uq_service_points_one_per_clinician",
+            "clinician_id",
+            unique=True,
+            postgresql_where=text("clinician_id IS NOT NULL"),
+            sqlite_where=text("clinician_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
