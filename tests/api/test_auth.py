@@ -132,6 +132,15 @@ def test_it_records_a_failed_login_in_the_audit_log(client, receptionist):
     assert entry.details == {"username": "rita"}
 
 
+def test_it_records_the_username_of_a_failed_login_but_never_the_password(client, receptionist):
+    login(client, "rita", "my-secret-attempt-123")
+    login(client, "nobody-here", "another-secret-attempt")
+
+    entries = _audit_actions("api.login_failed")
+    assert sorted(entry.details["username"] for entry in entries) == ["nobody-here", "rita"]
+    assert "secret-attempt" not in " ".join(f"{e.summary} {e.details}" for e in entries)
+
+
 def test_it_records_a_login_in_the_audit_log(client, receptionist):
     token_pair(client, receptionist)
 
@@ -266,6 +275,52 @@ def test_it_revokes_the_whole_family_when_a_used_refresh_token_comes_back(client
     assert all(row.revoked_at is not None for row in rows)
     [entry] = _audit_actions("api.refresh_token_reused")
     assert entry.user_id == receptionist.id
+
+
+def test_it_stops_the_familys_access_tokens_at_once_when_a_refresh_token_is_reused(
+    client, receptionist
+):
+    first = token_pair(client, receptionist)
+    second = refresh(client, first["refresh_token"]).get_json()
+    assert _me_status(client, second["access_token"]) == 200
+    assert _me_status(client, first["access_token"]) == 200  # rotation alone revokes nothing
+
+    reuse = refresh(client, first["refresh_token"])
+
+    _assert_unauthorized(reuse)
+    for token in (second["access_token"], first["access_token"]):
+        response = client.get(ME, headers=auth_header(token))
+        _assert_unauthorized(response)
+        assert "revoked" in error_of(response)["message"]
+
+
+def test_it_keeps_the_access_tokens_of_other_families_working(client, receptionist):
+    laptop = token_pair(client, receptionist)
+    kiosk = token_pair(client, receptionist)
+    assert refresh(client, laptop["refresh_token"]).status_code == 200
+
+    assert refresh(client, laptop["refresh_token"]).status_code == 401
+
+    assert _me_status(client, kiosk["access_token"]) == 200
+
+
+def test_it_names_the_family_in_the_access_token(client, receptionist):
+    pair = token_pair(client, receptionist)
+
+    access = jwt.decode(pair["access_token"], options={"verify_signature": False})
+    refresh_claims = jwt.decode(pair["refresh_token"], options={"verify_signature": False})
+    assert access["fam"] == refresh_claims["fam"]
+    assert db.session.scalar(select(RefreshToken.id).where(RefreshToken.family_id == access["fam"]))
+
+
+def test_it_refuses_an_access_token_without_a_family(client, receptionist):
+    claims = jwt.decode(
+        token_pair(client, receptionist)["access_token"], options={"verify_signature": False}
+    )
+    del claims["fam"]
+    familyless = jwt.encode(claims, "test-secret-key-not-for-production", algorithm="HS256")
+
+    _assert_unauthorized(client.get(ME, headers=auth_header(familyless)))
 
 
 def test_it_keeps_other_login_families_alive_when_one_is_revoked(client, receptionist):
@@ -557,6 +612,18 @@ def test_it_keeps_the_family_revocation_and_the_audit_on_postgres(pg_client):
     assert len(rows) == 2
     assert all(row.revoked_at is not None for row in rows)
     assert len(_audit_actions("api.refresh_token_reused")) == 1
+
+
+@pytest.mark.postgres
+def test_it_stops_the_familys_access_tokens_on_postgres(pg_client):
+    user = UserFactory(username="pg-rita", role="receptionist")
+    db.session.commit()
+    first = token_pair(pg_client, user)
+    second = refresh(pg_client, first["refresh_token"]).get_json()
+
+    _assert_unauthorized(refresh(pg_client, first["refresh_token"]))
+
+    _assert_unauthorized(pg_client.get(ME, headers=auth_header(second["access_token"])))
 
 
 @pytest.mark.postgres

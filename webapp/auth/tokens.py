@@ -4,6 +4,8 @@ Both are JWTs signed with SECRET_KEY (HS256) and carry the user's
 ``auth_version``: deactivating a user or changing their password bumps it, so
 every token issued before stops working at once. Refresh tokens are also
 recorded, so each can be used once; using one twice revokes its whole family.
+Access tokens name their family too (``fam``), and stop working the moment
+their family is revoked.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from webapp.audit.services import record_audit
 from webapp.auth.models import RefreshToken, User
@@ -61,7 +63,7 @@ def _decode(token: str, expected_type: str) -> dict[str, Any]:
             token,
             _secret(),
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub", "typ", "ver", "jti"]},
+            options={"require": ["exp", "iat", "sub", "typ", "ver", "jti", "fam"]},
         )
     except jwt.ExpiredSignatureError:
         raise TokenRejected("expired") from None
@@ -85,20 +87,14 @@ def issue_token_pair(user: User, family_id: str | None = None) -> TokenPair:
     now = utcnow()
     access_lifetime = timedelta(minutes=current_app.config["ACCESS_TOKEN_MINUTES"])
     refresh_lifetime = timedelta(days=current_app.config["REFRESH_TOKEN_DAYS"])
-    common = {"sub": str(user.id), "ver": user.auth_version, "iat": now}
+    family_id = family_id or secrets.token_hex(16)
+    common = {"sub": str(user.id), "ver": user.auth_version, "iat": now, "fam": family_id}
     access_token = _encode(
         {**common, "typ": "access", "jti": secrets.token_hex(16), "exp": now + access_lifetime}
     )
     refresh_jti = secrets.token_hex(16)
-    family_id = family_id or secrets.token_hex(16)
     refresh_token = _encode(
-        {
-            **common,
-            "typ": "refresh",
-            "jti": refresh_jti,
-            "fam": family_id,
-            "exp": now + refresh_lifetime,
-        }
+        {**common, "typ": "refresh", "jti": refresh_jti, "exp": now + refresh_lifetime}
     )
     db.session.add(
         RefreshToken(
@@ -113,9 +109,30 @@ def issue_token_pair(user: User, family_id: str | None = None) -> TokenPair:
     return TokenPair(access_token, refresh_token, int(access_lifetime.total_seconds()))
 
 
+def family_is_revoked(family_id: str) -> bool:
+    """Whether a token family was revoked (a refresh token of it was reused).
+
+    One read of the ``family_id`` index: revocation marks every refresh token of
+    the family, so any revoked row is enough.
+    """
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)
+                )
+            )
+        )
+    )
+
+
 def user_for_access_token(token: str) -> User:
     """The active user an access token speaks for, or :class:`TokenRejected`."""
-    return _current_user_for(_decode(token, "access"))
+    claims = _decode(token, "access")
+    user = _current_user_for(claims)
+    if family_is_revoked(str(claims["fam"])):
+        raise TokenRejected("revoked")
+    return user
 
 
 def rotate_refresh_token(token: str) -> TokenPair:
