@@ -256,7 +256,7 @@ def new() -> View:
                     f" with {appointment.clinician.full_name}" if appointment.clinician else ""
                 )
                 flash(
-                    f"Booked {appointment.patient.full_name} (MRN {appointment.patient.mrn}) "
+                    f"Booked MRN {appointment.patient.mrn} "
                     f"for {_span_text(appointment)} in {appointment.department.name}{with_whom}.",
                     "success",
                 )
@@ -385,7 +385,7 @@ def reschedule(appointment_id: int) -> View:
                 show_on_form(form, error)
             else:
                 flash(
-                    f"Moved the appointment of {appointment.patient.full_name} to "
+                    f"Moved the appointment of MRN {appointment.patient.mrn} to "
                     f"{_span_text(appointment)}.",
                     "success",
                 )
@@ -408,7 +408,7 @@ def cancel(appointment_id: int) -> View:
             show_on_form(form, error)
         else:
             flash(
-                f"Cancelled the appointment of {appointment.patient.full_name} on "
+                f"Cancelled the appointment of MRN {appointment.patient.mrn} on "
                 f"{_span_text(appointment)}.",
                 "success",
             )

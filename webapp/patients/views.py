@@ -84,7 +84,7 @@ def new() -> View:
         except DomainError as error:
             show_on_form(form, error)
         else:
-            flash(f"Registered {patient.full_name} (MRN {patient.mrn}).", "success")
+            flash(f"Registered the patient with MRN {patient.mrn}.", "success")
             return redirect(url_for("patients.show", patient_id=patient.id))
     return _form_page("patients/new.html", form, duplicate=duplicate)
 
@@ -149,7 +149,7 @@ def edit(patient_id: int) -> View:
         except DomainError as error:
             show_on_form(form, error)
         else:
-            flash(f"Saved changes to {patient.full_name} (MRN {patient.mrn}).", "success")
+            flash(f"Saved the changes to MRN {patient.mrn}.", "success")
             return redirect(url_for("patients.show", patient_id=patient.id))
     return _form_page("patients/edit.html", form, patient=patient)
 
