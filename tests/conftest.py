@@ -41,6 +41,13 @@ BASE_TEST_CONFIG: dict[str, Any] = {
     "HUEY_IMMEDIATE": True,
 }
 
+# For test packages whose tests sign in over and over, or fail to on purpose: the
+# sign-in throttle stays out of their way (tests/auth and tests/api/test_auth.py test it).
+GENEROUS_LOGIN_LIMITS: dict[str, Any] = {
+    "LOGIN_LIMIT_PER_USERNAME": "100 per minute",
+    "LOGIN_LIMIT_PER_ADDRESS": "100 per minute",
+}
+
 
 def make_app(**overrides: Any) -> Flask:
     return create_app({**BASE_TEST_CONFIG, **overrides})

@@ -8,14 +8,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.conftest import GENEROUS_LOGIN_LIMITS
+
 
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     # Several tests check that a sign-in fails; keep the throttle out of the way.
-    return {
-        "LOGIN_LIMIT_PER_USERNAME": "100 per minute",
-        "LOGIN_LIMIT_PER_ADDRESS": "100 per minute",
-    }
+    return dict(GENEROUS_LOGIN_LIMITS)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.conftest import GENEROUS_LOGIN_LIMITS
 from tests.factories import DEFAULT_PASSWORD
 from webapp.auth.models import User
 
@@ -16,11 +17,7 @@ API = "/api/v1"
 
 @pytest.fixture
 def app_config() -> dict[str, Any]:
-    # Many tests sign in over and over, or on purpose fail to: keep the throttle out of the way.
-    return {
-        "LOGIN_LIMIT_PER_USERNAME": "100 per minute",
-        "LOGIN_LIMIT_PER_ADDRESS": "100 per minute",
-    }
+    return dict(GENEROUS_LOGIN_LIMITS)
 
 
 def auth_header(token: str) -> dict[str, str]:
@@ -85,9 +82,30 @@ def admin_token(get_token: Callable[[User], str], admin: User) -> str:
     return get_token(admin)
 
 
+# The personas' bearer headers, named after their usernames in tests/conftest.py.
+
+
+@pytest.fixture
+def rita(receptionist_token: str) -> dict[str, str]:
+    """The receptionist's Authorization header."""
+    return auth_header(receptionist_token)
+
+
+@pytest.fixture
+def colin(clinician_token: str) -> dict[str, str]:
+    """The clinician's Authorization header."""
+    return auth_header(clinician_token)
+
+
 @pytest.fixture
 def admin_headers(admin_token: str) -> dict[str, str]:
+    """The admin's Authorization header (also available as ``ada``)."""
     return auth_header(admin_token)
+
+
+@pytest.fixture
+def ada(admin_headers: dict[str, str]) -> dict[str, str]:
+    return admin_headers
 
 
 # ------------------------------------------------------------- PostgreSQL

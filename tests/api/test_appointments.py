@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.api.conftest import API, auth_header, detail_fields, error_of
+from tests.api.conftest import API, detail_fields, error_of
 from tests.factories import AppointmentFactory, DepartmentFactory, PatientFactory, UserFactory
 from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
@@ -33,21 +33,6 @@ def at(hour: int, minute: int = 0, day: int = 3) -> datetime:
 def frozen_time():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def rita(receptionist_token):
-    return auth_header(receptionist_token)
-
-
-@pytest.fixture
-def colin(clinician_token):
-    return auth_header(clinician_token)
-
-
-@pytest.fixture
-def ada(admin_token):
-    return auth_header(admin_token)
 
 
 @pytest.fixture

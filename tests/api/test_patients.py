@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.api.conftest import API, auth_header, detail_fields, error_of
+from tests.api.conftest import API, detail_fields, error_of
 from tests.factories import PatientFactory
 from webapp.audit.models import AuditLog
 from webapp.extensions import db
@@ -33,21 +33,6 @@ NEW_PATIENT: dict[str, Any] = {
 def frozen_time():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def rita(receptionist_token):
-    return auth_header(receptionist_token)
-
-
-@pytest.fixture
-def colin(clinician_token):
-    return auth_header(clinician_token)
-
-
-@pytest.fixture
-def ada(admin_token):
-    return auth_header(admin_token)
 
 
 @pytest.fixture
