@@ -44,7 +44,7 @@ def _cookie_contents(app: Flask, client: FlaskClient) -> str:
     """The session cookie as anyone holding it can read it: decoded, signature checked."""
     cookie = client.get_cookie("session")
     assert cookie is not None
-    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    serializer = app.session_interface.get_signing_serializer(app)
     assert serializer is not None
     return repr(serializer.loads(cookie.value))
 
