@@ -31,14 +31,14 @@ SEED_STAMP := instance/.demo-seeded
 VENDOR_DIR   := static/vendor
 VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css
 
-.PHONY: help venv vendor db seed run test lint format clean clean-data
+.PHONY: help venv vendor db seed run test test-e2e test-fast lint format clean clean-data
 
 help: ## List the targets
 	@echo "Hospital Queue — make targets:"
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
 	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-11s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: PYTEST_ARGS='-k queue -x' (make test), HOST/PORT (make run), PYTHON=$(PYTHON)"
+	@echo "Variables: PYTEST_ARGS='-k queue -x' (make test, test-e2e, test-fast), HOST/PORT (make run), PYTHON=$(PYTHON)"
 
 # ---- Python environment ------------------------------------------------------------------------
 venv: $(VENV_STAMP) ## Create .venv (python3.11) and install requirements-dev.txt (only when changed)
@@ -104,6 +104,13 @@ test: venv vendor ## Run the test suite (pass options with PYTEST_ARGS='...')
 	  echo "ERROR: pytest collected no tests (exit status 5)." >&2; \
 	fi; \
 	exit $$status
+
+# The `e2e` marker is set on every test under tests/e2e (tests/e2e/conftest.py).
+test-e2e: ## Run only the browser journeys (pytest -m e2e); PYTEST_ARGS adds options
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="-m e2e $(PYTEST_ARGS)"
+
+test-fast: ## Run everything but the browser journeys (pytest -m "not e2e")
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="-m 'not e2e' $(PYTEST_ARGS)"
 
 lint: venv ## ruff check, ruff format --check, mypy (runs all three, fails if any fails)
 	@status=0; \

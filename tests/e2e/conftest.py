@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Route
+from playwright.sync_api import Browser, BrowserContext, Route, expect
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.conftest import REQUIRE_SERVICES, make_app
@@ -27,6 +27,10 @@ from tests.e2e.htmx import watch_htmx
 from webapp.extensions import db
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+# An assertion waits up to 10 s for the page to get there (Playwright's default is 5 s): on a
+# busy 2-core machine a redirect and its page can take longer. It returns as soon as it holds.
+expect.set_options(timeout=10_000)
 
 
 @pytest.hookimpl(tryfirst=True)
