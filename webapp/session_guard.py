@@ -134,7 +134,7 @@ def begin_staff_session(user: User) -> None:
     session.clear()
     session.permanent = True
     login_user(user)
-    session[SESSION_ID_KEY] = start_session(user, ip_address=request.remote_addr)
+    g.staff_session, session[SESSION_ID_KEY] = start_session(user, ip_address=request.remote_addr)
 
 
 def end_staff_session() -> None:
@@ -149,9 +149,15 @@ def end_staff_session() -> None:
 def _enforce_idle_timeout() -> Response | None:
     if request.endpoint == "static" or _is_api() or not current_user.is_authenticated:
         return None
-    staff_session: StaffSession = g.staff_session
+    staff_session: StaffSession | None = g.get("staff_session")
     now = utcnow()
     idle_limit = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if staff_session is None:
+        # Only load_user makes a user current, and it always sets the session; be safe anyway.
+        logout_user()
+        session.clear()
+        no_session: Response = login_manager.unauthorized()
+        return no_session
     if session_is_idle(staff_session, idle_limit=idle_limit, now=now):
         end_staff_session()
         g.keep_changes_on_error = True  # the revocation stands even on an htmx 401

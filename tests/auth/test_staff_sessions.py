@@ -6,17 +6,17 @@ Code under test: webapp/auth/sessions.py, webapp/session_guard.py, webapp/auth/v
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from flask import Flask
+from flask import Flask, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.conftest import sign_in
-from tests.factories import DepartmentFactory
+from tests.conftest import _clear_request_globals, sign_in
+from tests.factories import DEFAULT_PASSWORD, DepartmentFactory, UserFactory
 from webapp.auth.models import StaffSession
 from webapp.auth.permissions import role_required
 from webapp.auth.services import update_user
@@ -263,3 +263,43 @@ def test_it_measures_the_idle_limit_from_the_server_side_row(client, receptionis
     _move_last_activity_back(6)
 
     assert client.get("/").status_code == 302
+
+
+# ----------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture
+def pg_app_fresh_g(pg_app: Flask) -> Iterator[Flask]:
+    """pg_app with an empty ``g`` per request, as `app` has: otherwise Flask-Login's cached user
+    of one test client would answer for the next, and a replayed cookie would prove nothing."""
+    request_started.connect(_clear_request_globals, pg_app)
+    yield pg_app
+    request_started.disconnect(_clear_request_globals, pg_app)
+
+
+@pytest.mark.postgres
+def test_it_revokes_the_session_and_times_out_idle_polls_on_postgres(pg_app_fresh_g):
+    pg_app = pg_app_fresh_g
+    UserFactory(username="pg-rita", role="receptionist")
+    db.session.commit()
+    browser = pg_app.test_client()
+    signed_in = browser.post("/login", data={"username": "pg-rita", "password": DEFAULT_PASSWORD})
+    assert signed_in.status_code == 302
+    stolen = _cookie(browser)
+    assert _replay(pg_app, stolen).get("/").status_code == 200
+
+    browser.post("/logout")
+
+    assert _replay(pg_app, stolen).get("/").status_code == 302
+    db.session.remove()
+    (ended,) = _sessions()
+    assert ended.revoked_at is not None
+
+    second = pg_app.test_client()
+    second.post("/login", data={"username": "pg-rita", "password": DEFAULT_PASSWORD})
+    _move_last_activity_back(31)
+    response = second.get("/queue/board-partial", headers=HTMX)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+    db.session.remove()
+    assert all(s.revoked_at is not None for s in _sessions())

@@ -26,8 +26,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User, *, ip_address: str | None, now: datetime | None = None) -> str:
-    """Record a new sign-in of ``user`` and return the random id its cookie must carry.
+def start_session(
+    user: User, *, ip_address: str | None, now: datetime | None = None
+) -> tuple[StaffSession, str]:
+    """Record a new sign-in of ``user``: the session and the random id its cookie must carry.
 
     The user's ended sessions (signed out, or idle for a day) are removed on the
     way: the audit log keeps the history, this table only what can still be used.
@@ -43,17 +45,16 @@ def start_session(user: User, *, ip_address: str | None, now: datetime | None = 
         )
     )
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        StaffSession(
-            token_hash=_hash(token),
-            user_id=user.id,
-            created_at=now,
-            last_activity_at=now,
-            ip_address=(ip_address or None) and ip_address[:64],
-        )
+    staff_session = StaffSession(
+        token_hash=_hash(token),
+        user_id=user.id,
+        created_at=now,
+        last_activity_at=now,
+        ip_address=(ip_address or None) and ip_address[:64],
     )
+    db.session.add(staff_session)
     db.session.flush()
-    return token
+    return staff_session, token
 
 
 def find_live_session(token: str) -> StaffSession | None:
