@@ -80,6 +80,15 @@ def _check_slot(
     exclude_id: int | None = None,
 ) -> datetime:
     """Check the time rules; return the end time. Raises ValidationFailed or Conflict."""
+    _check_time_and_length(starts_at, duration_minutes)
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    _check_opening_hours(department, starts_at, ends_at)
+    _check_no_overlap(patient, clinician, starts_at, ends_at, exclude_id)
+    return ends_at
+
+
+def _check_time_and_length(starts_at: datetime, duration_minutes: int) -> None:
+    """An aware start from now on, within the booking horizon, and an allowed length."""
     errors: dict[str, str] = {}
     if starts_at.tzinfo is None:
         errors["starts_at"] = "Give the time with its time zone offset."
@@ -96,23 +105,40 @@ def _check_slot(
         )
     if errors:
         raise ValidationFailed(errors)
-    ends_at = starts_at + timedelta(minutes=duration_minutes)
-    timezone = clock.hospital_zone().key
-    if not fits_opening_hours(department, starts_at, ends_at, timezone):
-        day = starts_at.astimezone(clock.hospital_zone()).date()
-        hours = opening_hours_text(department, day)
-        if hours == "closed":
-            message = (
-                f"{department.name} is closed on {day:%A}, so "
-                f"{_hhmm(starts_at)}–{_hhmm(ends_at)} cannot be booked. Choose another day."
-            )
-        else:
-            message = (
-                f"{department.name} is open {hours} on {day:%A}; "
-                f"{_hhmm(starts_at)}–{_hhmm(ends_at)} is outside that. "
-                "Choose a time within the opening hours."
-            )
-        raise ValidationFailed({"starts_at": message})
+
+
+def _check_opening_hours(department: Department, starts_at: datetime, ends_at: datetime) -> None:
+    """The whole appointment falls within the department's opening hours."""
+    if fits_opening_hours(department, starts_at, ends_at, clock.hospital_zone().key):
+        return
+    day = starts_at.astimezone(clock.hospital_zone()).date()
+    hours = opening_hours_text(department, day)
+    if hours == "closed":
+        message = (
+            f"{department.name} is closed on {day:%A}, so "
+            f"{_hhmm(starts_at)}–{_hhmm(ends_at)} cannot be booked. Choose another day."
+        )
+    else:
+        message = (
+            f"{department.name} is open {hours} on {day:%A}; "
+            f"{_hhmm(starts_at)}–{_hhmm(ends_at)} is outside that. "
+            "Choose a time within the opening hours."
+        )
+    raise ValidationFailed({"starts_at": message})
+
+
+def _check_no_overlap(
+    patient: Patient,
+    clinician: User | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_id: int | None,
+) -> None:
+    """Neither the clinician nor the patient holds an overlapping appointment.
+
+    The rows are locked first (clinician, then patient: always the same order, so two
+    bookings cannot deadlock), so a concurrent booking waits and then sees this one.
+    """
     if clinician is not None:
         _lock(User, clinician.id)
     _lock(Patient, patient.id)
@@ -131,7 +157,6 @@ def _check_slot(
             f"({clash.department.name}). Choose another time.",
             field="starts_at",
         )
-    return ends_at
 
 
 def _resolve(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -136,6 +137,34 @@ def _check_sex(value: str | None, errors: dict[str, str]) -> str | None:
     return value
 
 
+def _clean_phone(value: str | None, errors: dict[str, str]) -> str | None:
+    try:
+        return normalise_phone(value)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        return None
+
+
+def _check_sms_needs_phone(sms_opt_in: bool, phone: str | None, errors: dict[str, str]) -> None:
+    if sms_opt_in and not phone and "phone" not in errors:
+        errors["sms_opt_in"] = "SMS needs a phone number: add one or untick SMS."
+
+
+def _check_mrn_free(mrn: str | None) -> None:
+    """A chosen MRN is not another patient's (the unique index is the last word on races)."""
+    if mrn and db.session.scalar(select(Patient.id).where(Patient.mrn == mrn)):
+        raise Conflict(f"MRN {mrn} belongs to another patient.", field="mrn")
+
+
+def _flush_or_mrn_conflict(message: str) -> None:
+    """Flush in a savepoint: an MRN taken meanwhile by another request becomes a Conflict."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(message, field="mrn") from None
+
+
 def generate_mrn() -> str:
     """A new medical record number: ``MRN`` and 8 random digits, checked to be unused."""
     while True:
@@ -187,46 +216,28 @@ def register_patient(
     confirm_not_duplicate: bool = False,
 ) -> Patient:
     """Register a patient. Likely duplicates raise :class:`PossibleDuplicate` unless confirmed."""
-    errors: dict[str, str] = {}
-    first = _clean_name(first_name, "first_name", "first name", errors)
-    last = _clean_name(last_name, "last_name", "last name", errors)
-    _check_birth_date(date_of_birth, errors)
-    clean_email = _clean_email(email, errors)
-    clean_mrn = _clean_mrn(mrn, errors)
-    clean_sex = _check_sex(sex, errors)
-    try:
-        clean_phone = normalise_phone(phone)
-    except ValidationFailed as failure:
-        errors.update(failure.errors)
-        clean_phone = None
-    if sms_opt_in and not clean_phone and "phone" not in errors:
-        errors["sms_opt_in"] = "SMS needs a phone number: add one or untick SMS."
-    if errors:
-        raise ValidationFailed(errors)
-    if clean_mrn and db.session.scalar(select(Patient.id).where(Patient.mrn == clean_mrn)):
-        raise Conflict(f"MRN {clean_mrn} belongs to another patient.", field="mrn")
+    values = _clean_new_patient(
+        first_name=first_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        phone=phone,
+        email=email,
+        sex=sex,
+        sms_opt_in=sms_opt_in,
+        mrn=mrn,
+        notes=notes,
+    )
+    _check_mrn_free(values["mrn"])
     if not confirm_not_duplicate:
-        candidates = find_possible_duplicates(first, last, date_of_birth, clean_phone)
+        candidates = find_possible_duplicates(
+            values["first_name"], values["last_name"], date_of_birth, values["phone"]
+        )
         if candidates:
             raise PossibleDuplicate(candidates)
 
-    patient = Patient(
-        mrn=clean_mrn or generate_mrn(),
-        first_name=first,
-        last_name=last,
-        date_of_birth=date_of_birth,
-        sex=clean_sex,
-        phone=clean_phone,
-        email=clean_email,
-        sms_opt_in=sms_opt_in,
-        notes=(notes or "").strip(),
-    )
+    patient = Patient(**{**values, "mrn": values["mrn"] or generate_mrn()})
     db.session.add(patient)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict(f"MRN {patient.mrn} belongs to another patient.", field="mrn") from None
+    _flush_or_mrn_conflict(f"MRN {patient.mrn} belongs to another patient.")
     record_audit(
         "patient.create",
         actor,
@@ -236,6 +247,41 @@ def register_patient(
         details={"duplicate_confirmed": bool(confirm_not_duplicate)},
     )
     return patient
+
+
+def _clean_new_patient(
+    *,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None,
+    phone: str | None,
+    email: str | None,
+    sex: str | None,
+    sms_opt_in: bool,
+    mrn: str | None,
+    notes: str,
+) -> dict[str, Any]:
+    """A new patient's columns, cleaned; every problem at once as ValidationFailed.
+
+    ``mrn`` stays None when none was given (the caller generates one).
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "first_name": _clean_name(first_name, "first_name", "first name", errors),
+        "last_name": _clean_name(last_name, "last_name", "last name", errors),
+        "date_of_birth": date_of_birth,
+    }
+    _check_birth_date(date_of_birth, errors)
+    values["email"] = _clean_email(email, errors)
+    values["mrn"] = _clean_mrn(mrn, errors)
+    values["sex"] = _check_sex(sex, errors)
+    values["phone"] = _clean_phone(phone, errors)
+    values["sms_opt_in"] = sms_opt_in
+    values["notes"] = (notes or "").strip()
+    _check_sms_needs_phone(sms_opt_in, values["phone"], errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
 
 
 _UNSET: Any = object()
@@ -259,55 +305,30 @@ def update_patient(
 
     The audit row names the fields that changed, never their values (they are PHI).
     """
-    errors: dict[str, str] = {}
-    new: dict[str, Any] = {}
-    if first_name is not None:
-        new["first_name"] = _clean_name(first_name, "first_name", "first name", errors)
-    if last_name is not None:
-        new["last_name"] = _clean_name(last_name, "last_name", "last name", errors)
-    if date_of_birth is not None:
-        _check_birth_date(date_of_birth, errors)
-        new["date_of_birth"] = date_of_birth
-    if phone is not _UNSET:
-        try:
-            new["phone"] = normalise_phone(phone)
-        except ValidationFailed as failure:
-            errors.update(failure.errors)
-    if email is not _UNSET:
-        new["email"] = _clean_email(email, errors)
-    if sex is not _UNSET:
-        new["sex"] = _check_sex(sex, errors)
-    if sms_opt_in is not None:
-        new["sms_opt_in"] = sms_opt_in
-    if mrn is not None:
-        cleaned = _clean_mrn(mrn, errors)
-        if cleaned is None and "mrn" not in errors:
-            errors["mrn"] = "A patient always has an MRN; enter one."
-        new["mrn"] = cleaned
-    if notes is not None:
-        new["notes"] = notes.strip()
-    final_phone = new.get("phone", patient.phone)
-    if new.get("sms_opt_in", patient.sms_opt_in) and not final_phone and "phone" not in errors:
-        errors["sms_opt_in"] = "SMS needs a phone number: add one or untick SMS."
-    if errors:
-        raise ValidationFailed(errors)
-    if (
-        new.get("mrn")
-        and new["mrn"] != patient.mrn
-        and db.session.scalar(select(Patient.id).where(Patient.mrn == new["mrn"]))
-    ):
-        raise Conflict(f"MRN {new['mrn']} belongs to another patient.", field="mrn")
+    # None leaves a field unchanged, except for the fields that can be cleared (to None):
+    # those are left unchanged by _UNSET. The order is the order errors are reported in.
+    arguments = (
+        ("first_name", first_name, None),
+        ("last_name", last_name, None),
+        ("date_of_birth", date_of_birth, None),
+        ("phone", phone, _UNSET),
+        ("email", email, _UNSET),
+        ("sex", sex, _UNSET),
+        ("sms_opt_in", sms_opt_in, None),
+        ("mrn", mrn, None),
+        ("notes", notes, None),
+    )
+    given = {field: value for field, value, unchanged in arguments if value is not unchanged}
+    new = _clean_changes(patient, given)
+    if new.get("mrn") != patient.mrn:
+        _check_mrn_free(new.get("mrn"))
 
     changed = [field for field, value in new.items() if getattr(patient, field) != value]
     for field in changed:
         setattr(patient, field, new[field])
     if not changed:
         return patient
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("That MRN belongs to another patient.", field="mrn") from None
+    _flush_or_mrn_conflict("That MRN belongs to another patient.")
     record_audit(
         "patient.update",
         actor,
@@ -317,6 +338,44 @@ def update_patient(
         details={"fields": sorted(changed)},
     )
     return patient
+
+
+def _checked_birth_date(value: date, errors: dict[str, str]) -> date:
+    _check_birth_date(value, errors)
+    return value
+
+
+def _required_mrn(value: str, errors: dict[str, str]) -> str | None:
+    cleaned = _clean_mrn(value, errors)
+    if cleaned is None and "mrn" not in errors:
+        errors["mrn"] = "A patient always has an MRN; enter one."
+    return cleaned
+
+
+# How update_patient cleans each field it is given; each adds its problems to ``errors``.
+_CHANGE_CLEANERS: dict[str, Callable[[Any, dict[str, str]], Any]] = {
+    "first_name": lambda value, errors: _clean_name(value, "first_name", "first name", errors),
+    "last_name": lambda value, errors: _clean_name(value, "last_name", "last name", errors),
+    "date_of_birth": _checked_birth_date,
+    "phone": _clean_phone,
+    "email": _clean_email,
+    "sex": _check_sex,
+    "sms_opt_in": lambda value, _errors: value,
+    "mrn": _required_mrn,
+    "notes": lambda value, _errors: value.strip(),
+}
+
+
+def _clean_changes(patient: Patient, given: dict[str, Any]) -> dict[str, Any]:
+    """The given fields' new values, cleaned; every problem at once as ValidationFailed."""
+    errors: dict[str, str] = {}
+    new = {field: _CHANGE_CLEANERS[field](value, errors) for field, value in given.items()}
+    _check_sms_needs_phone(
+        new.get("sms_opt_in", patient.sms_opt_in), new.get("phone", patient.phone), errors
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return new
 
 
 def get_patient(patient_id: int) -> Patient:
