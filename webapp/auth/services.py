@@ -161,22 +161,10 @@ def _active_admin_count() -> int:
     )
 
 
-def update_user(
-    user: User,
-    *,
-    actor: User | None,
-    full_name: str | None = None,
-    role: str | None = None,
-    active: bool | None = None,
-    password: str | None = None,
-) -> User:
-    """Change a staff account. Deactivation and a new password sign the user out everywhere."""
-    errors = _validate_account_fields(
-        username=None, full_name=full_name, role=role, password=password
-    )
-    if errors:
-        raise ValidationFailed(errors)
-
+def _refuse_admin_lockout(
+    user: User, *, actor: User | None, role: str | None, active: bool | None
+) -> None:
+    """Nobody deactivates or demotes themselves, and one active admin always remains."""
     is_self = actor is not None and actor.id == user.id
     if active is False and is_self:
         raise Conflict("You cannot deactivate your own account.", field="active")
@@ -190,6 +178,16 @@ def update_user(
     if losing_admin and _active_admin_count() <= 1:
         raise Conflict("Keep at least one active administrator.", field="role")
 
+
+def _apply_account_changes(
+    user: User,
+    *,
+    full_name: str | None,
+    role: str | None,
+    active: bool | None,
+    password: str | None,
+) -> dict[str, Any]:
+    """Change ``user`` and return what changed (old and new values; never a password)."""
     changes: dict[str, Any] = {}
     if full_name is not None and full_name.strip() != user.full_name:
         changes["full_name"] = [user.full_name, full_name.strip()]
@@ -206,15 +204,39 @@ def update_user(
         changes["password"] = "reset"  # noqa: S105 (records that it changed, never the value)
         user.password_hash = hash_password(password)
         user.auth_version += 1
+    return changes
+
+
+def _audit_action(changes: dict[str, Any], active: bool | None) -> str:
+    if set(changes) == {"active"}:
+        return "user.activate" if active else "user.deactivate"
+    if set(changes) == {"password"}:
+        return "user.password_reset"
+    return "user.update"
+
+
+def update_user(
+    user: User,
+    *,
+    actor: User | None,
+    full_name: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Change a staff account. Deactivation and a new password sign the user out everywhere."""
+    errors = _validate_account_fields(
+        username=None, full_name=full_name, role=role, password=password
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    _refuse_admin_lockout(user, actor=actor, role=role, active=active)
+    changes = _apply_account_changes(
+        user, full_name=full_name, role=role, active=active, password=password
+    )
     if not changes:
         return user
-
-    if set(changes) == {"active"}:
-        action = "user.activate" if active else "user.deactivate"
-    elif set(changes) == {"password"}:
-        action = "user.password_reset"
-    else:
-        action = "user.update"
+    action = _audit_action(changes, active)
     record_audit(
         action,
         actor,
