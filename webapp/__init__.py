@@ -151,6 +151,7 @@ def register_transaction_handling(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from webapp.admin.views import bp as admin_bp
     from webapp.appointments.views import bp as appointments_bp
+    from webapp.audit.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.display.views import bp as display_bp
     from webapp.main.views import bp as main_bp
@@ -166,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(display_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(queue_bp)
+    app.register_blueprint(audit_bp)
 
     from webapp.api import init_api
 

@@ -28,7 +28,7 @@ NAVIGATION = (
     NavItem("Appointments", "appointments.day", ("receptionist", "clinician", "admin")),
     NavItem("Staff", "admin.users", ("admin",)),
     NavItem("Departments", "admin.departments_list", ("admin",)),
-    NavItem("Audit log", "admin.audit", ("admin",)),
+    NavItem("Audit log", "audit.log", ("admin",)),
 )
 
 

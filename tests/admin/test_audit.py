@@ -1,4 +1,5 @@
-"""The audit side of the admin pages: what each change writes, and the audit log page."""
+"""The audit side of the admin pages: what each change writes, and the audit log page
+(webapp.audit.views), which lists the queue's moves among the audit rows."""
 
 from __future__ import annotations
 
@@ -13,12 +14,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.admin.helpers import page_text
-from tests.factories import DepartmentFactory, ServicePointFactory, UserFactory
+from tests.admin.helpers import field_error, input_value, page_text
+from tests.conftest import sign_in
+from tests.factories import (
+    DepartmentFactory,
+    PatientFactory,
+    ServicePointFactory,
+    UserFactory,
+    walk_in,
+)
 from webapp.audit.models import AuditLog
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.queue import moves
 
 SECRET = "a very secret password"
 
@@ -256,8 +265,15 @@ def test_it_says_when_nothing_matches(as_admin: FlaskClient, history: dict[str, 
     [
         {"date_from": "not-a-date"},
         {"date_to": "2025-13-01"},
+        {"date_from": "0001-01-01"},
+        {"date_to": "9999-12-31"},
         {"user_id": "99999"},
+        {"user_id": "abc"},
+        {"user_id": str(2**70)},
         {"action": "no.such.action"},
+        {"entity_type": "nothing"},
+        {"entity_id": "abc"},
+        {"entity_id": "0"},
     ],
 )
 def test_it_answers_422_not_500_for_an_invalid_filter(
@@ -311,3 +327,135 @@ def test_it_treats_a_bad_page_number_as_the_first_page(
 
     assert response.status_code == 200
     assert "summary-jan-12" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["2", "1000000"])
+def test_it_shows_an_empty_page_past_the_end(
+    as_admin: FlaskClient, history: dict[str, User], page: str
+) -> None:
+    response = as_admin.get("/admin/audit", query_string={"page": page})
+
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "summary-jan" not in body and "Nothing matches these filters." in body
+    assert "← Newer" in body
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"user_id": " "}, 5),
+        ({"action": "  ", "entity_type": " ", "entity_id": " "}, 5),
+        ({"date_to": "9000-12-31"}, 5),
+        ({"date_from": "9000-12-31"}, 0),
+        ({"date_from": "0002-01-01", "date_to": "9000-12-31"}, 5),
+        ({"entity_id": str(2**70)}, 0),
+    ],
+)
+def test_it_answers_odd_but_valid_filters_without_an_error(
+    as_admin: FlaskClient, history: dict[str, User], query: dict[str, str], expected: int
+) -> None:
+    response = as_admin.get("/admin/audit", query_string=query)
+
+    assert response.status_code == 200
+    rows = _rows(response.get_data(as_text=True))
+    assert rows == ["Nothing matches these filters."] if expected == 0 else len(rows) == expected
+
+
+def test_it_filters_by_entity_type_and_id(as_admin: FlaskClient, admin: User) -> None:
+    record_audit("user.update", admin, entity_type="user", entity_id=7, summary="summary-jan-7")
+    record_audit("patient.view", admin, entity_type="patient", entity_id=7, summary="summary-jan-8")
+    record_audit("user.update", admin, entity_type="user", entity_id=9, summary="summary-jan-9")
+    db.session.commit()
+
+    assert _summaries_on(as_admin, {"entity_type": "user"}) == ["summary-jan-9", "summary-jan-7"]
+    assert _summaries_on(as_admin, {"entity_type": "user", "entity_id": "7"}) == ["summary-jan-7"]
+    assert _summaries_on(as_admin, {"entity_id": "7"}) == ["summary-jan-8", "summary-jan-7"]
+
+
+def test_it_keeps_what_was_typed_in_the_filters(
+    as_admin: FlaskClient, history: dict[str, User]
+) -> None:
+    query = {
+        "action": "user.update",
+        "user_id": str(history["clerk"].id),
+        "entity_type": "user",
+        "entity_id": "12",
+        "date_from": "2025-01-02",
+        "date_to": "2025-01-30",
+    }
+
+    body = as_admin.get("/admin/audit", query_string=query).get_data(as_text=True)
+
+    assert '<option selected value="user.update">' in body
+    assert f'<option selected value="{history["clerk"].id}">' in body
+    assert '<option selected value="user">' in body
+    assert input_value(body, "entity_id") == "12"
+    assert input_value(body, "date_from") == "2025-01-02"
+    assert input_value(body, "date_to") == "2025-01-30"
+
+
+def test_it_keeps_what_was_typed_next_to_the_error(
+    as_admin: FlaskClient, history: dict[str, User]
+) -> None:
+    body = as_admin.get(
+        "/admin/audit", query_string={"entity_id": "twelve", "date_from": "2025-01-02"}
+    ).get_data(as_text=True)
+
+    assert field_error(body, "entity_id")
+    assert input_value(body, "entity_id") == "twelve"
+    assert input_value(body, "date_from") == "2025-01-02"
+
+
+@pytest.mark.parametrize("role", ["receptionist", "clinician"])
+def test_it_forbids_the_audit_log_to_other_roles(client: FlaskClient, role: str) -> None:
+    user = UserFactory(role=role)
+    db.session.commit()
+    sign_in(client, user)
+
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_it_sends_anonymous_visitors_of_the_audit_log_to_sign_in(client: FlaskClient) -> None:
+    response = client.get("/admin/audit")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+# ------------------------------------------------------------ queue moves on the page
+
+
+def test_it_shows_queue_moves_with_their_actor_and_reason(
+    as_admin: FlaskClient, clinician: User, receptionist: User
+) -> None:
+    department = DepartmentFactory(code="GM", name="General Medicine")
+    room = ServicePointFactory(department=department, name="Room 1")
+    patient = PatientFactory(first_name="Philomena", last_name="Quackenbush")
+    db.session.commit()
+    ticket = walk_in(department, patient, actor=receptionist)
+    moves.call_next(service_point_id=room.id, actor=clinician)
+    moves.transition_ticket(ticket.id, status="no_show", actor=clinician, reason="Not in the hall")
+    db.session.commit()
+
+    body = page_text(as_admin.get("/admin/audit", query_string={"entity_type": "ticket"}))
+
+    rows = _rows(body)
+    assert len(rows) == 3
+    no_show = rows[0]
+    assert "colin" in no_show and "queue.no_show" in no_show and f"ticket {ticket.id}" in no_show
+    assert "GM-001: called → no_show at Room 1. Reason: Not in the hall" in no_show
+    assert "rita" in rows[2] and "queue.check_in" in rows[2]
+    assert "Philomena" not in body and "Quackenbush" not in body
+
+
+def test_it_filters_the_page_by_a_queue_action(
+    as_admin: FlaskClient, clinician: User, receptionist: User
+) -> None:
+    department = DepartmentFactory(code="GM")
+    db.session.commit()
+    walk_in(department, actor=receptionist)
+
+    rows = _rows(page_text(as_admin.get("/admin/audit", query_string={"action": "queue.check_in"})))
+
+    assert len(rows) == 1 and "queue.check_in" in rows[0] and "rita" in rows[0]

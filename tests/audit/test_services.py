@@ -1,4 +1,4 @@
-"""The audit trail: record_audit, search_audit and audit_actions, and what each change writes."""
+"""The audit trail: record_audit and what each change writes; list_audit over the audit log."""
 
 from __future__ import annotations
 
@@ -14,19 +14,19 @@ from sqlalchemy import select
 
 from tests.factories import DepartmentFactory, ServicePointFactory, UserFactory
 from webapp.audit.models import AuditLog
-from webapp.audit.services import audit_actions, record_audit, search_audit
+from webapp.audit.services import (
+    AuditFilters,
+    AuditPage,
+    audit_actions,
+    list_audit,
+    record_audit,
+)
 from webapp.auth import services as accounts
 from webapp.auth.models import User
 from webapp.departments import services as departments
 from webapp.extensions import db
 
 SECRET = "a very secret password"
-
-
-@pytest.fixture
-def app_config() -> dict[str, Any]:
-    # UTC-5 in winter: 03:00 UTC on the 10th is still the 9th in the hospital.
-    return {"HOSPITAL_TIMEZONE": "America/New_York"}
 
 
 def _entries() -> list[AuditLog]:
@@ -190,7 +190,7 @@ def test_it_records_before_and_after_values(app: Flask, world: dict[str, Any]) -
     assert details["full_name"][1] == "Sam S"
 
 
-# ---------------------------------------------------------------- search_audit
+# ----------------------------------------------------- list_audit: the audit log
 
 
 @pytest.fixture
@@ -205,30 +205,50 @@ def history(app: Flask, admin: User, receptionist: User) -> dict[str, User]:
     return {"admin": admin, "receptionist": receptionist}
 
 
-def _summaries(page: Any) -> list[str]:
+def _summaries(page: AuditPage) -> list[str]:
     return [entry.summary for entry in page.entries]
 
 
+def _listed(**filters: Any) -> list[str]:
+    return _summaries(list_audit(AuditFilters(**filters)))
+
+
 def test_it_lists_everything_newest_first(history: dict[str, User]) -> None:
-    page = search_audit()
+    page = list_audit()
 
     assert page.total == 5
     assert _summaries(page) == ["jan 12 start", "jan 11 late", "jan 10", "jan 9 late", "jan 8"]
 
 
+def test_it_gives_each_row_its_user_action_and_address(history: dict[str, User]) -> None:
+    entry = list_audit(AuditFilters(user_id=history["receptionist"].id)).entries[0]
+
+    assert (entry.username, entry.action, entry.summary) == ("rita", "user.update", "jan 10")
+    assert entry.id.startswith("audit-") and entry.at == datetime(2025, 1, 10, 14, tzinfo=UTC)
+
+
 def test_it_filters_by_user(history: dict[str, User]) -> None:
-    assert _summaries(search_audit(user_id=history["receptionist"].id)) == ["jan 10"]
-    assert search_audit(user_id=history["admin"].id).total == 3
+    assert _listed(user_id=history["receptionist"].id) == ["jan 10"]
+    assert list_audit(AuditFilters(user_id=history["admin"].id)).total == 3
 
 
 def test_it_filters_by_action(history: dict[str, User]) -> None:
-    assert _summaries(search_audit(action="user.update")) == ["jan 11 late", "jan 10"]
+    assert _listed(action="user.update") == ["jan 11 late", "jan 10"]
 
 
 def test_it_combines_filters(history: dict[str, User]) -> None:
-    page = search_audit(user_id=history["admin"].id, action="user.update")
+    assert _listed(user_id=history["admin"].id, action="user.update") == ["jan 11 late"]
 
-    assert _summaries(page) == ["jan 11 late"]
+
+def test_it_filters_by_entity_type_and_id(app: Flask) -> None:
+    record_audit("user.update", None, entity_type="user", entity_id=7, summary="user 7")
+    record_audit("user.update", None, entity_type="user", entity_id=8, summary="user 8")
+    record_audit("patient.view", None, entity_type="patient", entity_id=7, summary="patient 7")
+    db.session.commit()
+
+    assert _listed(entity_type="user") == ["user 8", "user 7"]
+    assert _listed(entity_type="user", entity_id=7) == ["user 7"]
+    assert _listed(entity_id=7) == ["patient 7", "user 7"]
 
 
 @pytest.mark.parametrize(
@@ -241,12 +261,36 @@ def test_it_combines_filters(history: dict[str, User]) -> None:
         (None, date(2025, 1, 8), ["jan 8"]),
         (date(2025, 1, 9), date(2025, 1, 11), ["jan 11 late", "jan 10", "jan 9 late"]),
         (date(2025, 2, 1), None, []),
+        (date(2025, 1, 11), date(2025, 1, 10), []),
     ],
 )
 def test_it_filters_by_whole_days_in_the_hospital_time_zone(
     history: dict[str, User], date_from: date | None, date_to: date | None, expected: list[str]
 ) -> None:
-    assert _summaries(search_audit(date_from=date_from, date_to=date_to)) == expected
+    assert _listed(date_from=date_from, date_to=date_to) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"date_to": date.max}, 5),
+        ({"date_from": date.max}, 0),
+        ({"date_from": date(9999, 12, 30)}, 0),
+        ({"date_from": date.min}, 5),
+        ({"date_to": date.min}, 0),
+        ({"date_from": date.min, "date_to": date.max}, 5),
+        ({"user_id": 2**70}, 0),
+        ({"user_id": 0}, 0),
+        ({"entity_id": 2**64}, 0),
+        ({"entity_id": -1}, 0),
+        ({"action": " "}, 0),
+        ({"entity_type": "no such thing"}, 0),
+    ],
+)
+def test_it_answers_extreme_filters_without_an_error(
+    history: dict[str, User], filters: dict[str, Any], expected: int
+) -> None:
+    assert list_audit(AuditFilters(**filters)).total == expected
 
 
 def test_it_pages_the_results(app: Flask) -> None:
@@ -254,17 +298,18 @@ def test_it_pages_the_results(app: Flask) -> None:
         _record_at(datetime(2025, 1, 1, 9, number, tzinfo=UTC), "user.update", None, f"#{number}")
     db.session.commit()
 
-    first = search_audit(per_page=3)
-    last = search_audit(page=3, per_page=3)
+    first = list_audit(per_page=3)
+    last = list_audit(page=3, per_page=3)
 
     assert (first.total, first.pages) == (7, 3)
     assert _summaries(first) == ["#6", "#5", "#4"]
     assert _summaries(last) == ["#0"]
-    assert search_audit(page=4, per_page=3).entries == []
+    assert list_audit(page=4, per_page=3).entries == []
+    assert list_audit(page=2**70, per_page=3).entries == []  # never reaches SQL's OFFSET
 
 
 def test_it_counts_one_page_when_there_is_nothing(app: Flask) -> None:
-    page = search_audit()
+    page = list_audit()
 
     assert (page.total, page.pages, page.entries) == (0, 1, [])
 
@@ -275,8 +320,15 @@ def test_it_orders_rows_written_at_the_same_moment_by_id(app: Flask) -> None:
         _record_at(moment, "user.update", None, f"#{number}")
     db.session.commit()
 
-    assert _summaries(search_audit()) == ["#2", "#1", "#0"]
+    assert _summaries(list_audit()) == ["#2", "#1", "#0"]
 
 
-def test_it_lists_each_action_present_once_in_order(history: dict[str, User]) -> None:
-    assert audit_actions() == ["department.create", "user.create", "user.update"]
+def test_it_offers_each_logged_action_once_and_every_queue_move(
+    history: dict[str, User],
+) -> None:
+    actions = audit_actions()
+
+    assert actions == sorted(actions)
+    assert {"department.create", "user.create", "user.update"} < set(actions)
+    assert {"queue.check_in", "queue.call", "queue.no_show", "queue.transfer"} < set(actions)
+    assert len(actions) == len(set(actions))

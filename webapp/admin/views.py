@@ -1,14 +1,12 @@
-"""Admin pages: staff accounts, departments and service points, the audit log."""
+"""Admin pages: staff accounts, departments and service points (the audit log: webapp.audit)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from webapp.admin.forms import (
-    AuditFilterForm,
     ConfirmForm,
     DepartmentForm,
     EditUserForm,
@@ -16,7 +14,6 @@ from webapp.admin.forms import (
     ResetPasswordForm,
     ServicePointForm,
 )
-from webapp.audit.services import audit_actions, search_audit
 from webapp.auth import services as accounts
 from webapp.auth.permissions import role_required
 from webapp.departments import services as departments
@@ -252,33 +249,6 @@ def set_service_point_active(point_id: int, change: str) -> View:
     else:
         flash(f"{point.name} is now {'active' if point.active else 'inactive'}.", "success")
     return redirect(url_for("admin.edit_department", department_id=point.department_id))
-
-
-# ---------------------------------------------------------------- audit
-
-
-@bp.route("/audit")
-def audit() -> View:
-    form = AuditFilterForm(request.args)
-    staff = accounts.list_users()
-    form.user_id.choices = [SelectChoice("", "Anyone")] + [
-        SelectChoice(str(user.id), f"{user.full_name} ({user.username})") for user in staff
-    ]
-    form.action.choices = [SelectChoice("", "Any action")] + [
-        SelectChoice(action) for action in audit_actions()
-    ]
-    page = request.args.get("page", 1, type=int) or 1
-    results = None
-    if form.validate():
-        results = search_audit(
-            user_id=int(form.user_id.data) if form.user_id.data else None,
-            action=form.action.data or None,
-            date_from=form.date_from.data,
-            date_to=form.date_to.data,
-            page=max(page, 1),
-        )
-    status = 200 if results is not None else 422
-    return render_template("admin/audit.html", form=form, results=results), status
 
 
 def _form_page(template: str, submitted_form: object, **context: object) -> View:
