@@ -312,7 +312,7 @@ def test_booking_converts_local_time_to_utc(
     assert appointment.status == "booked"
     assert audit_actions() == ["appointment.book"]
     page = page_text(as_receptionist.get(response.headers["Location"]))
-    assert any("Ann Example" in text and "09:00" in text for text in flashes(page))
+    assert any("MRN0001" in text and "09:00" in text for text in flashes(page))
 
 
 def _refused(response: Any, typed: dict[str, Any]) -> str:

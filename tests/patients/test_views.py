@@ -230,7 +230,7 @@ def test_registering_a_patient_redirects_to_the_record_with_a_message(
     assert patient.sex == "female" and patient.sms_opt_in and patient.notes == "Prefers mornings"
     assert patient.email == "grace@example.org"
     body = page_text(as_receptionist.get(response.headers["Location"]))
-    assert "Registered Grace Hopper (MRN ABC-123)" in " ".join(flashes(body))
+    assert "Registered the patient with MRN ABC-123." in " ".join(flashes(body))
     created = _audit_rows("patient.create")
     assert len(created) == 1 and created[0].user_id == receptionist.id
 
@@ -470,7 +470,7 @@ def test_editing_saves_changes_audits_them_and_redirects(
     assert len(updates) == 1 and updates[0].user_id == admin.id
     assert "phone" in updates[0].details["fields"]  # type: ignore[index]
     body = page_text(as_admin.get(f"/patients/{grace.id}"))
-    assert "Saved changes to Grace B. Hopper" in " ".join(flashes(body))
+    assert "Saved the changes to MRN" in " ".join(flashes(body))
 
 
 def test_clearing_the_phone_and_sms_on_edit(as_receptionist: FlaskClient, grace: Patient) -> None:

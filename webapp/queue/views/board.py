@@ -24,6 +24,7 @@ from webapp.queue.moves import apply_move, check_in
 from webapp.queue.rules import MOVES, PRIORITY_LABELS, STATUS_LABELS, Move, moves_for
 from webapp.queue.state import QueueState, queue_state
 from webapp.queue.views import View, bp, flash_form_errors, refused
+from webapp.session_guard import polled
 
 # The moves a board row offers (the workstation makes the ones tied to a room); which of
 # them a row shows is the rule book's answer for the ticket's status and the viewer's role.
@@ -90,6 +91,7 @@ def board() -> View:
 
 @bp.route("/queue/board-partial")
 @role_required(*STAFF)
+@polled
 def board_partial() -> View:
     """The rows of the board; 204 (htmx swaps nothing) while nothing changed."""
     context = _board_context(_department_filter())
