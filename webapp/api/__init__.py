@@ -13,11 +13,19 @@ import flask_openapi3_swagger
 from flask import Blueprint, Response, jsonify, render_template
 from flask_openapi3 import OpenAPI
 
-from webapp.api import appointments, auth, departments, patients, queue, users
+from webapp.api import appointments, audit, auth, departments, patients, queue, users
 from webapp.api.guard import guard_api_request
 from webapp.extensions import csrf, limiter
 
-RESOURCE_BLUEPRINTS = (auth.bp, users.bp, departments.bp, patients.bp, appointments.bp, queue.bp)
+RESOURCE_BLUEPRINTS = (
+    auth.bp,
+    users.bp,
+    departments.bp,
+    patients.bp,
+    appointments.bp,
+    queue.bp,
+    audit.bp,
+)
 
 # Swagger UI's files come with the flask-openapi3-swagger package (no CDN).
 SWAGGER_ASSETS = Path(str(flask_openapi3_swagger.__file__)).parent / "templates" / "swagger"
