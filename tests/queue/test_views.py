@@ -23,7 +23,7 @@ from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.moves import call_next, check_in
+from webapp.queue.moves import apply_move, call_next, check_in
 
 
 @pytest.fixture
@@ -438,3 +438,37 @@ def test_the_board_loads_its_script_and_keeps_check_in_outside_the_polled_rows(
     rows_start = body.index('id="board-rows"')
     assert body.index('id="checkin-form"') < rows_start
     assert 'hx-trigger="every 4s"' in body
+
+
+# ------------------------------------------------------------------ a ticket's history
+
+
+def test_anonymous_visitors_cannot_read_a_history(client: FlaskClient) -> None:
+    response = client.get("/queue/tickets/1/history")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("persona", ["as_receptionist", "as_clinician", "as_admin"])
+def test_staff_read_a_tickets_history_from_its_row_menu(
+    request: pytest.FixtureRequest, persona: str, two_waiting: tuple[Ticket, Ticket]
+) -> None:
+    client: FlaskClient = request.getfixturevalue(persona)
+    first, _ = two_waiting
+    board = page_text(client.get("/queue"))
+    assert f'hx-get="/queue/tickets/{first.id}/history"' in board
+    sign_in_as_desk = request.getfixturevalue("receptionist")
+    apply_move(first.id, "skip", actor=sign_in_as_desk, reason="Went for a coffee")
+    db.session.commit()
+
+    response = client.get(f"/queue/tickets/{first.id}/history", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    body = page_text(response)
+    assert "<html" not in body
+    assert body.index("Checked in") < body.index("Skipped")
+    assert "Went for a coffee" in body and sign_in_as_desk.username in body
+    assert "Lovelace" not in body and "Turing" not in body  # moves, not the patient's record
+
+
+def test_the_history_of_an_unknown_ticket_is_404(as_receptionist: FlaskClient) -> None:
+    assert as_receptionist.get("/queue/tickets/999/history").status_code == 404

@@ -108,6 +108,22 @@ MOVES: dict[str, Move] = {
     )
 }
 
+# How a ticket's history names each QueueEvent action (check-in is not a move: it opens a ticket).
+EVENT_LABELS = {"check_in": "Checked in"} | {
+    "call": "Called",
+    "recall": "Called again",
+    "start": "Started",
+    "complete": "Completed",
+    "no_show": "No-show",
+    "cancel": "Cancelled",
+    "return_to_queue": "Returned to the queue",
+    "skip": "Skipped",
+    "assign": "Assigned to a room",
+    "move_to_front": "Moved to the front",
+    "set_priority": "Priority changed",
+    "transfer": "Transferred",
+}
+
 # PATCH /queue/{id}/status names the status to reach; this is the move that reaches it.
 MOVE_TO_STATUS: dict[str, str] = {
     "called": "call",

@@ -19,9 +19,17 @@ from webapp.domain_errors import DomainError
 from webapp.extensions import db
 from webapp.patients.services import search_patients
 from webapp.queue.forms import AppointmentCheckInForm, CheckInForm, MoveForm
+from webapp.queue.history import ticket_history
 from webapp.queue.models import Ticket
 from webapp.queue.moves import apply_move, check_in
-from webapp.queue.rules import MOVES, PRIORITY_LABELS, STATUS_LABELS, Move, moves_for
+from webapp.queue.rules import (
+    EVENT_LABELS,
+    MOVES,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    Move,
+    moves_for,
+)
 from webapp.queue.state import QueueState, queue_state
 from webapp.queue.views import View, bp, flash_form_errors, refused
 from webapp.session_guard import polled
@@ -155,6 +163,15 @@ def _flash_checked_in(ticket: Ticket) -> None:
             url=url_for("tickets.print_ticket", ticket_id=ticket.id),
         ),
         "success",
+    )
+
+
+@bp.route("/queue/tickets/<int:ticket_id>/history")
+@role_required(*STAFF)
+def history(ticket_id: int) -> View:
+    """A ticket's history (every move, who made it, why), opened from its row menu."""
+    return render_template(
+        "queue/_ticket_history.html", history=ticket_history(ticket_id), event_labels=EVENT_LABELS
     )
 
 
