@@ -297,7 +297,7 @@ def test_the_queue_conforms_on_real_rows() -> None:
     _call("GET", "/queue/{id}", 200, path_parameters={"id": first["id"]})
 
     def override(ticket: dict[str, Any], action: str, status: int, **fields: Any) -> Any:
-        body = {"ticket_id": ticket["id"], "action": action, **fields}
+        body = {"ticket_id": ticket["id"], "action": action, "reason": "integration test", **fields}
         return _call("POST", "/queue/override", status, body=body)
 
     def move(ticket: dict[str, Any], status_code: int, **body: Any) -> Any:
