@@ -151,7 +151,7 @@ def register_transaction_handling(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from webapp.admin.views import bp as admin_bp
     from webapp.appointments.views import bp as appointments_bp
-    from webapp.audit.views import bp as audit_bp
+    from webapp.audit_trail.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.display.views import bp as display_bp
     from webapp.main.views import bp as main_bp

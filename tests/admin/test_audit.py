@@ -1,5 +1,5 @@
 """The audit side of the admin pages: what each change writes, and the audit log page
-(webapp.audit.views), which lists the queue's moves among the audit rows."""
+(webapp.audit_trail.views), which lists the queue's moves among the audit rows."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from tests.api.conftest import API, auth_header, token_pair
 from tests.audit.conftest import PHI, QueueWorld, make_queue_world
 from tests.factories import UserFactory
-from webapp.audit.services import AuditFilters, list_audit, record_audit
+from webapp.audit.services import record_audit
+from webapp.audit_trail.services import AuditFilters, list_audit
 from webapp.extensions import db
 from webapp.queue.history import ticket_history
 from webapp.queue.models import Ticket

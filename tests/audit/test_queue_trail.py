@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from tests.audit.conftest import PHI, QueueWorld
 from webapp.audit.models import AuditLog
-from webapp.audit.services import AuditFilters, AuditPage, list_audit, record_audit
+from webapp.audit.services import record_audit
+from webapp.audit_trail.services import AuditFilters, AuditPage, list_audit
 from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
 

@@ -14,13 +14,8 @@ from sqlalchemy import select
 
 from tests.factories import DepartmentFactory, ServicePointFactory, UserFactory
 from webapp.audit.models import AuditLog
-from webapp.audit.services import (
-    AuditFilters,
-    AuditPage,
-    audit_actions,
-    list_audit,
-    record_audit,
-)
+from webapp.audit.services import record_audit
+from webapp.audit_trail.services import AuditFilters, AuditPage, audit_actions, list_audit
 from webapp.auth import services as accounts
 from webapp.auth.models import User
 from webapp.departments import services as departments

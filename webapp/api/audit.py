@@ -1,6 +1,6 @@
 """The audit trail: GET /audit (admins) and GET /queue/{id}/history (staff).
 
-Both read services only: :func:`webapp.audit.services.list_audit` merges the
+Both read services only: :func:`webapp.audit_trail.services.list_audit` merges the
 audit log with the queue's events (newest first), and
 :func:`webapp.queue.history.ticket_history` gives one ticket's events (oldest
 first). Neither ever returns a patient's name, birth date or phone.
@@ -20,7 +20,7 @@ from webapp.api.schemas.audit import (
 )
 from webapp.api.schemas.common import PageQuery
 from webapp.api.schemas.queue import TicketPath
-from webapp.audit.services import AuditFilters, list_audit
+from webapp.audit_trail.services import AuditFilters, list_audit
 from webapp.auth.models import ROLES
 from webapp.queue.history import ticket_history
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.auth.models import User
 from webapp.database import UTCDateTime, utcnow
 from webapp.extensions import db
+
+if TYPE_CHECKING:
+    from webapp.auth.models import User
 
 
 class AuditLog(db.Model):  # type: ignore[name-defined]
@@ -32,4 +34,4 @@ class AuditLog(db.Model):  # type: ignore[name-defined]
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ip_address: Mapped[str | None] = mapped_column(String(64))
 
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship("User")

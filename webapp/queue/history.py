@@ -1,7 +1,7 @@
 """A ticket's own history: its QueueEvents, oldest first, with who and where by name.
 
 The events are the record of every queue move (the audit page reads the same
-rows, see webapp.audit.services.list_audit). A transferred ticket's history
+rows, see webapp.audit_trail.services.list_audit). A transferred ticket's history
 ends with its ``transfer`` event; the follow-up ticket's history starts with a
 ``check_in`` whose reason names the ticket it came from, and the ticket itself
 points back through ``transferred_from``. Each ticket reads its own events only.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from wtforms import SelectChoice
 
-from webapp.audit.forms import AuditFilterForm
-from webapp.audit.services import audit_actions, audit_entity_types, list_audit
+from webapp.audit_trail.forms import AuditFilterForm
+from webapp.audit_trail.services import audit_actions, audit_entity_types, list_audit
 from webapp.auth import services as accounts
 from webapp.auth.permissions import role_required
 from webapp.query_inputs import page_number

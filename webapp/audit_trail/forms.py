@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from webapp.audit.services import AuditFilters
+from webapp.audit_trail.services import AuditFilters
 from webapp.form_filters import strip_text
 from webapp.query_inputs import filter_date_in_range
 
