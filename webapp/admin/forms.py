@@ -7,14 +7,13 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired
 
 from webapp.auth.models import ROLE_LABELS, ROLES
 from webapp.auth.services import MIN_PASSWORD_LENGTH
@@ -179,12 +178,3 @@ class ServicePointForm(FlaskForm):
         filters=[strip_text],
     )
 
-
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter changes nothing
-
-    user_id = SelectField("Staff member", coerce=str, validators=[Optional()])
-    action = SelectField("Action", coerce=str, validators=[Optional()])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
