@@ -175,6 +175,7 @@ def pg_app(postgres_url: str) -> Iterator[Flask]:
 
     reset_postgres_schema(postgres_url)
     application = make_app(SQLALCHEMY_DATABASE_URI=postgres_url)
+    request_started.connect(_clear_request_globals, application)
     with application.app_context():
         upgrade()
         yield application

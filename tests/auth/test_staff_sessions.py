@@ -6,16 +6,16 @@ Code under test: webapp/auth/sessions.py, webapp/session_guard.py, webapp/auth/v
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from flask import Flask, request_started
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.conftest import _clear_request_globals, sign_in
+from tests.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, DepartmentFactory, UserFactory
 from webapp.auth.models import StaffSession
 from webapp.auth.permissions import role_required
@@ -268,18 +268,9 @@ def test_it_measures_the_idle_limit_from_the_server_side_row(client, receptionis
 # ----------------------------------------------------------------------- PostgreSQL
 
 
-@pytest.fixture
-def pg_app_fresh_g(pg_app: Flask) -> Iterator[Flask]:
-    """pg_app with an empty ``g`` per request, as `app` has: otherwise Flask-Login's cached user
-    of one test client would answer for the next, and a replayed cookie would prove nothing."""
-    request_started.connect(_clear_request_globals, pg_app)
-    yield pg_app
-    request_started.disconnect(_clear_request_globals, pg_app)
-
-
 @pytest.mark.postgres
-def test_it_revokes_the_session_and_times_out_idle_polls_on_postgres(pg_app_fresh_g):
-    pg_app = pg_app_fresh_g
+def test_it_revokes_the_session_and_times_out_idle_polls_on_postgres(pg_app):
+    # pg_app, like app, gives each request an empty g, so a replayed cookie proves something
     UserFactory(username="pg-rita", role="receptionist")
     db.session.commit()
     browser = pg_app.test_client()
