@@ -120,6 +120,18 @@ def test_it_refuses_a_bad_username(app: Flask) -> None:
 # -------------------------------------------------------------------- seed-demo
 
 
+def test_it_refuses_to_seed_demo_data_in_production(app: Flask) -> None:
+    app.config["APP_ENV"] = "production"
+
+    result = run(app, "seed-demo")
+
+    assert result.exit_code != 0
+    assert "refuses to run with APP_ENV=production" in result.output
+    assert "Demo logins" not in result.output
+    db.session.expire_all()
+    assert set(_table_counts().values()) == {0}
+
+
 def test_it_seeds_the_demo_data_and_prints_the_logins(app: Flask) -> None:
     result = run(app, "seed-demo")
 

@@ -197,3 +197,57 @@ def test_it_refuses_to_create_a_production_app_without_a_secret_key(monkeypatch)
 
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app(BASE_TEST_CONFIG)
+
+
+# --------------------------------------------------- limits, links and timeouts
+
+
+def test_it_defaults_the_new_operational_settings():
+    settings = load_config(DEVELOPMENT)
+
+    assert settings["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert settings["PUBLIC_BASE_URL"] is None
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True}
+    timeouts = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+    assert settings["REDIS_CLIENT_OPTIONS"] == timeouts
+    assert settings["RATELIMIT_STORAGE_OPTIONS"] == timeouts
+
+
+def test_it_reads_the_operational_settings():
+    settings = load_config(
+        {
+            **DEVELOPMENT,
+            "MAX_CONTENT_LENGTH": "2048",
+            "PUBLIC_BASE_URL": "https://queue.example.org/hq/",
+            "REDIS_CONNECT_TIMEOUT": "0.25",
+            "REDIS_READ_TIMEOUT": "2",
+        }
+    )
+
+    assert settings["MAX_CONTENT_LENGTH"] == 2048
+    assert settings["PUBLIC_BASE_URL"] == "https://queue.example.org/hq"  # no trailing slash
+    assert settings["REDIS_CLIENT_OPTIONS"] == {
+        "socket_connect_timeout": 0.25,
+        "socket_timeout": 2.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAX_CONTENT_LENGTH", "1MB"),
+        ("MAX_CONTENT_LENGTH", "0"),
+        ("PUBLIC_BASE_URL", "queue.example.org"),
+        ("PUBLIC_BASE_URL", "ftp://queue.example.org"),
+        ("PUBLIC_BASE_URL", "https://"),
+        ("PUBLIC_BASE_URL", "https://queue.example.org/?x=1"),
+        ("PUBLIC_BASE_URL", "https://queue.example.org/#top"),
+        ("PUBLIC_BASE_URL", "https://queue.example.org:port"),
+        ("PUBLIC_BASE_URL", "https://user:pw@queue.example.org"),
+        ("REDIS_CONNECT_TIMEOUT", "fast"),
+        ("REDIS_READ_TIMEOUT", "0"),
+        ("REDIS_READ_TIMEOUT", "600"),
+    ],
+)
+def test_it_refuses_malformed_operational_settings(variable, value):
+    assert _error({**DEVELOPMENT, variable: value}).variable == variable

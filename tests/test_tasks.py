@@ -123,7 +123,7 @@ def redis_huey(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Redi
 
     redis.Redis.from_url(redis_url).flushdb()
     monkeypatch.setenv("REDIS_URL", redis_url)
-    huey = tasks._make_huey()
+    huey = tasks.make_huey()
     yield huey
     redis.Redis.from_url(redis_url).flushdb()
 
@@ -161,3 +161,30 @@ def test_it_shares_the_heartbeat_through_redis(redis_huey, monkeypatch: pytest.M
     assert beat is not None
     assert datetime.now(UTC) - beat < timedelta(minutes=1)
     assert tasks.last_worker_heartbeat() == beat, "reading the heartbeat must not consume it"
+
+
+# --------------------------------------------------------------------- a hung Redis
+
+
+def test_it_reports_no_heartbeat_quickly_when_redis_hangs(app, monkeypatch):
+    from tests.hung_server import hung_server
+
+    with hung_server() as url:
+        monkeypatch.setattr(tasks, "huey", tasks.make_huey(url))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            beat = pool.submit(tasks.last_worker_heartbeat).result(timeout=5)
+
+    assert beat is None
+
+
+def test_it_gives_the_redis_broker_short_timeouts_and_the_consumer_room_to_wait(monkeypatch):
+    monkeypatch.delenv("REDIS_READ_TIMEOUT", raising=False)
+    huey = tasks.make_huey("redis://127.0.0.1:9/0")
+    kwargs = huey.storage.pool.connection_kwargs
+    assert (kwargs["socket_connect_timeout"], kwargs["socket_timeout"]) == (0.5, 1.0)
+    monkeypatch.setattr(tasks, "huey", huey)
+
+    tasks._allow_blocking_reads()
+
+    # The consumer's blocking dequeue waits read_timeout seconds; its sockets wait longer.
+    assert kwargs["socket_timeout"] == huey.storage.read_timeout + 1.0

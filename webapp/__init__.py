@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, current_app, g, request
 from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -50,6 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    # Before anything else reads the request (sessions, CSRF, the views).
+    app.before_request(refuse_untrusted_host)
+    app.before_request(refuse_oversized_body)
     app.before_request(refuse_nul_characters)
     register_extensions(app)
     register_transaction_handling(app)
@@ -113,15 +116,50 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def refuse_untrusted_host() -> None:
+    """400 for a ``Host`` that is neither PUBLIC_BASE_URL's nor loopback (see webapp.links)."""
+    from webapp.links import untrusted_host
+
+    if untrusted_host():
+        abort(400, "This server does not answer to that host name.")
+
+
+def refuse_oversized_body() -> None:
+    """413 for a body over MAX_CONTENT_LENGTH.
+
+    A declared length is checked before any of the body is read. A chunked
+    body has none: Werkzeug reads at most MAX_CONTENT_LENGTH bytes of it but
+    hands over that much silently truncated, so it is read here (bounded, and
+    cached for the form parser and the API) and refused when it reaches the limit.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is None:
+        return
+    if request.content_length is not None:
+        size = request.content_length
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # At the limit means cut off there: refuse rather than use a truncated body.
+        size = len(request.get_data(cache=True)) + 1
+    else:
+        return
+    if size > limit:
+        abort(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
 def refuse_nul_characters() -> None:
-    """Refuse text containing NUL anywhere in the query string, a form or a JSON body.
+    """Refuse NUL in the query string or a submitted form.
 
     PostgreSQL cannot store NUL in text; letting one through would end in a 500
-    deep in a flush. No legitimate input contains it.
+    deep in a flush. No legitimate input contains it. Only parsed values are
+    checked, never the raw body. The API takes JSON only: its guard checks the
+    parsed JSON (webapp.api.guard), and no form is parsed for it here.
     """
-    body = request.get_data(cache=True)  # cached first, so form parsing leaves it readable
-    values = [*request.args.values(), *request.form.values()]
-    if any("\x00" in value for value in values) or (request.is_json and b"\\u0000" in body):
+    from webapp.api.errors import is_api_request
+
+    values = [*request.args.values()]
+    if not is_api_request():
+        values += request.form.values()
+    if any("\x00" in value for value in values):
         abort(400, "Text may not contain NUL characters.")
 
 

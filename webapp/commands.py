@@ -167,6 +167,12 @@ def _demo_patients(count: int) -> list[dict[str, object]]:
 @click.option("--patients", "patient_count", type=click.IntRange(0, 500), default=36)
 def seed_demo_command(patient_count: int) -> None:
     """Add demo departments, staff, patients and today's appointments (safe to run twice)."""
+    if current_app.config["APP_ENV"] == "production":
+        # Demo accounts with published passwords must never reach a real installation.
+        raise click.ClickException(
+            "seed-demo refuses to run with APP_ENV=production: its demo accounts have "
+            "published passwords. Set APP_ENV=development for a local trial. Nothing was written."
+        )
     created: dict[str, int] = {
         "departments": 0,
         "service points": 0,
@@ -174,6 +180,24 @@ def seed_demo_command(patient_count: int) -> None:
         "patients": 0,
         "appointments": 0,
     }
+    departments = _seed_departments(created)
+    users = _seed_users(created)
+    patients = _seed_patients(patient_count, created)
+    created["appointments"] = _seed_todays_appointments(
+        patients[: min(len(patients), 16)], departments, users["clinician"]
+    )
+    db.session.commit()
+
+    summary = ", ".join(f"{count} {what}" for what, count in created.items())
+    click.echo(f"Demo data ready (added {summary}).")
+    click.echo("Demo logins (username / password):")
+    for username, _, role, password in DEMO_USERS:
+        click.echo(f"  {role:<13} {username} / {password}")
+    click.echo(DEMO_DATA_WARNING)
+
+
+def _seed_departments(created: dict[str, int]) -> dict[str, Department]:
+    """The demo departments and their rooms, by code; missing ones are added."""
     departments = {}
     for code, name, minutes, hours, walk_ins, rooms in DEMO_DEPARTMENTS:
         department = db.session.scalar(select(Department).where(Department.code == code))
@@ -193,7 +217,11 @@ def seed_demo_command(patient_count: int) -> None:
                 add_service_point(department, name=room, actor=None)
                 created["service points"] += 1
         departments[code] = department
+    return departments
 
+
+def _seed_users(created: dict[str, int]) -> dict[str, User]:
+    """The demo staff accounts, by role; missing ones are added."""
     users = {}
     for username, full_name, role, password in DEMO_USERS:
         user = find_user_by_username(username)
@@ -203,9 +231,13 @@ def seed_demo_command(patient_count: int) -> None:
             )
             created["users"] += 1
         users[role] = user
+    return users
 
+
+def _seed_patients(count: int, created: dict[str, int]) -> list[Patient]:
+    """The first ``count`` demo patients; missing ones are added."""
     patients = []
-    for values in _demo_patients(patient_count):
+    for values in _demo_patients(count):
         patient = db.session.scalar(select(Patient).where(Patient.mrn == values["mrn"]))
         if patient is None:
             patient = Patient(**values)
@@ -213,18 +245,7 @@ def seed_demo_command(patient_count: int) -> None:
             created["patients"] += 1
         patients.append(patient)
     db.session.flush()
-
-    created["appointments"] = _seed_todays_appointments(
-        patients[: min(len(patients), 16)], departments, users["clinician"]
-    )
-    db.session.commit()
-
-    summary = ", ".join(f"{count} {what}" for what, count in created.items())
-    click.echo(f"Demo data ready (added {summary}).")
-    click.echo("Demo logins (username / password):")
-    for username, _, role, password in DEMO_USERS:
-        click.echo(f"  {role:<13} {username} / {password}")
-    click.echo(DEMO_DATA_WARNING)
+    return patients
 
 
 def _seed_todays_appointments(

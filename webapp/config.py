@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -82,6 +82,56 @@ def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
     except ValueError:
         raise ConfigError(name, f"expected a rate such as '5 per minute', got {value!r}") from None
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _text(env, name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(
+            name, f"expected a number of seconds such as 0.5, got {value!r}"
+        ) from None
+    if not 0 < number <= 60:
+        raise ConfigError(name, f"must be more than 0 and at most 60 seconds, got {value!r}")
+    return number
+
+
+def redis_client_options(env: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Socket timeouts for every Redis client (rate limits, task queue, readiness probe).
+
+    Short on purpose: a Redis that accepts connections but never answers must not
+    hold a sign-in or a page for more than a moment; callers fall back as when
+    Redis is down. Also usable outside the app (webapp.tasks builds its queue at
+    import time), hence the plain ``env`` argument.
+    """
+    env = os.environ if env is None else env
+    return {
+        "socket_connect_timeout": _seconds(env, "REDIS_CONNECT_TIMEOUT", 0.5),
+        "socket_timeout": _seconds(env, "REDIS_READ_TIMEOUT", 1.0),
+    }
+
+
+def _public_base_url(env: Mapping[str, str]) -> str | None:
+    value = _text(env, "PUBLIC_BASE_URL")
+    if value is None:
+        return None
+    problem = f"expected an address such as https://queue.example.org, got {value!r}"
+    try:
+        parsed = urlsplit(value)
+        parsed.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise ConfigError("PUBLIC_BASE_URL", problem) from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError("PUBLIC_BASE_URL", problem)
+    if parsed.query or parsed.fragment or "?" in value or "#" in value:
+        raise ConfigError("PUBLIC_BASE_URL", "may not have a query (?…) or a fragment (#…)")
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError("PUBLIC_BASE_URL", "may not contain a user name or password")
+    # One canonical form: no trailing slash, so links are base + path.
+    return f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}"
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -167,8 +217,14 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "APP_ENV": app_env,
         "SECRET_KEY": _secret_key(env, app_env),
         "SQLALCHEMY_DATABASE_URI": _database_url(env),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Query parameters can hold patient names: never put them in logs or error
+        # messages. Pre-ping so a restarted PostgreSQL costs 503s, not broken connections.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": redis_url,
+        "REDIS_CLIENT_OPTIONS": redis_client_options(env),
+        "PUBLIC_BASE_URL": _public_base_url(env),
+        # Bigger request bodies get 413 before they are read.
+        "MAX_CONTENT_LENGTH": _positive_int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "DEFAULT_PHONE_REGION": _phone_region(env),
         "HOSPITAL_TIMEZONE": _timezone(env),
         "HOSPITAL_NAME": _text(env, "HOSPITAL_NAME", "Hospital Queue"),
@@ -183,6 +239,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_LIMIT_PER_USERNAME": _rate_limit(env, "LOGIN_LIMIT_PER_USERNAME", "5 per minute"),
         "LOGIN_LIMIT_PER_ADDRESS": _rate_limit(env, "LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Passed to the Redis client of the limits library (memory:// ignores them).
+        "RATELIMIT_STORAGE_OPTIONS": redis_client_options(env),
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "hq-limits",
         # A moving window: "5 per minute" means any 60 seconds, not per clock minute.

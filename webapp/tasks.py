@@ -19,8 +19,10 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.storage import RedisStorage
+from redis import ConnectionPool
 
-from webapp.config import INSTANCE_DIR
+from webapp.config import INSTANCE_DIR, redis_client_options
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,15 +31,19 @@ HUEY_NAME = "hospital-queue"
 HEARTBEAT_KEY = "worker-heartbeat"
 
 
-def _make_huey() -> Huey:
-    redis_url = os.environ.get("REDIS_URL", "").strip()
+def make_huey(redis_url: str | None = None) -> Huey:
+    """The queue on Redis at ``redis_url`` (default: REDIS_URL), else on the SQLite file."""
+    redis_url = (os.environ.get("REDIS_URL", "") if redis_url is None else redis_url).strip()
     if redis_url:
-        return RedisHuey(HUEY_NAME, url=redis_url, utc=True)
+        # Short socket timeouts (REDIS_CONNECT_TIMEOUT, REDIS_READ_TIMEOUT): a hung Redis
+        # fails an enqueue or a heartbeat read quickly, as a stopped one does.
+        pool = ConnectionPool.from_url(redis_url, **redis_client_options())
+        return RedisHuey(HUEY_NAME, connection_pool=pool, utc=True)
     INSTANCE_DIR.mkdir(exist_ok=True)
     return SqliteHuey(HUEY_NAME, filename=str(INSTANCE_DIR / "huey.sqlite3"), utc=True)
 
 
-huey = _make_huey()
+huey = make_huey()
 _bound_app: Flask | None = None
 
 
@@ -95,6 +101,20 @@ def last_worker_heartbeat() -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _allow_blocking_reads() -> None:
+    """Give the consumer's connections room for its blocking dequeue.
+
+    The consumer waits for work with BRPOP for ``read_timeout`` seconds; the
+    web side's short socket timeout would cut that wait off and read as an
+    error. The consumer's sockets wait that long plus the usual read timeout.
+    """
+    storage = huey.storage
+    if isinstance(storage, RedisStorage):
+        read_timeout = redis_client_options()["socket_timeout"]
+        storage.pool.connection_kwargs["socket_timeout"] = storage.read_timeout + read_timeout
+        storage.pool.disconnect()
+
+
 def run_worker(workers: int) -> None:
     """Run the consumer in this process, with periodic tasks, until interrupted."""
     app = _bound_app or current_app
@@ -105,5 +125,6 @@ def run_worker(workers: int) -> None:
     log.info("Starting %d task worker thread(s) on %s", workers, type(huey.storage).__name__)
     if app is not None:
         huey.immediate = False
+    _allow_blocking_reads()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()

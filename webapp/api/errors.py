@@ -27,6 +27,7 @@ CODES = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    503: "unavailable",
 }
 
 MESSAGES = {
@@ -36,6 +37,7 @@ MESSAGES = {
     404: "Not found.",
     405: "This method is not allowed here.",
     409: "This clashes with the current state.",
+    413: "The body is too large.",
     422: "Some fields are invalid.",
     429: "Too many requests. Wait a minute and try again.",
     500: "Internal error. It has been logged.",

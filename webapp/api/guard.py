@@ -3,12 +3,14 @@
 flask-openapi3 validates a request before the view (and any decorator on it)
 runs, so checking the token in a decorator would let a 422 leak out before the
 401. Here the token and the role are checked in ``before_request``; malformed
-JSON is refused with 400 before validation gets to call it a 422.
+JSON, and JSON holding a NUL character anywhere, is refused with 400 before
+validation gets to call it a 422.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Response, g, request
 
@@ -20,7 +22,8 @@ TOKEN_PROBLEMS = {
     "missing": "Send an access token: Authorization: Bearer <access_token>.",
     "invalid": "The access token is not valid. Sign in again with POST /api/v1/auth/login.",
     "expired": "The access token has expired. Get a new one with POST /api/v1/auth/refresh.",
-    "revoked": "The access token was revoked (account deactivated or password changed).",
+    "revoked": "The access token was revoked (account deactivated, password changed, or its "
+    "refresh token was reused). Sign in again.",
 }
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
@@ -69,7 +72,26 @@ def _refuse_unreadable_body() -> Response | None:
     if not request.is_json:
         return error_response(400, "Send the body as JSON with Content-Type: application/json.")
     try:
-        json.loads(request.get_data(cache=True))
+        body = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):
         return error_response(400, "The body is not valid JSON.")
+    if _holds_nul(body):
+        # PostgreSQL cannot store NUL in text; no legitimate input contains it.
+        return error_response(400, "Text may not contain NUL characters.")
     return None
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string (key or value) in parsed JSON holds NUL; iterative, so any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -21,6 +21,7 @@ from webapp.appointments.models import APPOINTMENT_STATUSES
 from webapp.auth.models import User
 from webapp.departments.models import Department
 from webapp.form_filters import strip_text
+from webapp.query_inputs import filter_date_in_range
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 STATUS_LABELS = {
@@ -117,18 +118,27 @@ class DayFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     department_id = SelectField(
-        "Department", coerce=str, validate_choice=False, validators=[Optional()]
+        "Department",
+        coerce=str,
+        filters=[strip_text],
+        validate_choice=False,
+        validators=[Optional()],
     )
-    date = DateField("Date", validators=[Optional()])
+    date = DateField("Date", validators=[Optional(), filter_date_in_range])
 
 
 class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date = DateField("Date", validators=[Optional()])
-    department_id = SelectField("Department", coerce=str, validators=[Optional()])
-    clinician_id = SelectField("Clinician", coerce=str, validators=[Optional()])
+    date = DateField("Date", validators=[Optional(), filter_date_in_range])
+    # Stripped, so a space-only value is "any", not an id to parse.
+    department_id = SelectField(
+        "Department", coerce=str, filters=[strip_text], validators=[Optional()]
+    )
+    clinician_id = SelectField(
+        "Clinician", coerce=str, filters=[strip_text], validators=[Optional()]
+    )
     status = SelectField(
         "Status",
         coerce=str,

@@ -121,8 +121,12 @@ def check_readiness() -> dict[str, str]:
         import redis
 
         try:
-            client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
-            client.ping()
+            # Short timeouts (REDIS_CLIENT_OPTIONS): a hung Redis is reported down at once.
+            client = redis.Redis.from_url(redis_url, **current_app.config["REDIS_CLIENT_OPTIONS"])
+            try:
+                client.ping()
+            finally:
+                client.close()
             results["redis"] = "ok"
         except Exception as error:
             results["redis"] = f"unavailable: {type(error).__name__}"

@@ -25,6 +25,7 @@ from webapp.patients.services import (
     update_patient,
     view_patient,
 )
+from webapp.query_inputs import page_number
 from webapp.queue.models import Ticket
 from webapp.queue.rules import STATUS_LABELS as TICKET_STATUS_LABELS
 
@@ -47,7 +48,7 @@ def phone_helper() -> dict[str, object]:
 @role_required(*STAFF)
 def search() -> View | Response:
     query = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     results = search_patients(query, page=page, per_page=PER_PAGE)
     context = {"q": query, "results": results}
     if htmx and not htmx.history_restore_request:

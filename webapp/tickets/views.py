@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.permissions import role_required
 from webapp.domain_errors import NotFound
+from webapp.links import public_url_for
 from webapp.queue.models import FINAL_STATUSES, Ticket
 from webapp.queue.rules import STATUS_LABELS
 from webapp.queue.state import (
@@ -135,7 +136,7 @@ def ticket_qr_svg(url: str) -> Markup:
 def print_ticket(ticket_id: int) -> str:
     ticket = get_ticket(ticket_id)
     view = TicketView(ticket=ticket, place=position_of(ticket))
-    ticket_url = url_for("tickets.status", token=ticket.status_token, _external=True)
+    ticket_url = public_url_for("tickets.status", token=ticket.status_token)
     return render_template(
         "tickets/print.html",
         view=view,
