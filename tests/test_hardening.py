@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask, request_started
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.conftest import _clear_request_globals, make_app, sign_in
@@ -544,3 +544,26 @@ def test_readiness_reports_a_hung_redis(hung_redis_app: Flask) -> None:
     assert response.status_code == 503
     assert response.get_json()["down"] == ["redis"]
     assert response.get_json()["checks"]["redis"] == "unavailable: TimeoutError"
+
+
+@pytest.mark.postgres
+def test_it_recovers_by_itself_when_postgresql_drops_its_connections(
+    pg_app: Flask, postgres_url: str
+) -> None:
+    client = pg_app.test_client()
+    assert client.get("/display/GM/state.json").status_code == 404  # a pooled connection now
+    db.session.remove()
+    killer = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as connection:  # what a restart of PostgreSQL does to the pool
+        killed = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        assert any(killed)  # the app's pooled connection was among them
+    killer.dispose()
+
+    response = client.get("/display/GM/state.json")
+
+    assert response.status_code == 404  # answered on a fresh connection: no 503, no 500
