@@ -827,10 +827,24 @@ def test_status_url_is_the_absolute_address_of_the_ticket_page(app, world):
     from webapp.api.queue import status_url
 
     ticket = walk_in(world["gm"], world["pat"])
-    with app.test_request_context("/api/v1/queue/1", base_url="https://hospital.example"):
+    with app.test_request_context("/api/v1/queue/1", base_url="http://localhost:5000"):
+        assert status_url(ticket) == f"http://localhost:5000/t/{ticket.status_token}"
+    app.config["PUBLIC_BASE_URL"] = "https://queue.hospital.example/opd"
+    with app.test_request_context("/api/v1/queue/1", base_url="http://localhost:5000"):
         url = status_url(ticket)
 
-    assert url == f"https://hospital.example/t/{ticket.status_token}"
+    assert url == f"https://queue.hospital.example/opd/t/{ticket.status_token}"
+
+
+def test_a_forged_host_never_reaches_a_status_url(client, world, rita):
+    response = client.post(
+        f"{QUEUE}/check-in",
+        json={"patient_id": world["pat"].id, "department_id": world["gm"].id},
+        headers={**rita, "Host": "evil.example"},
+    )
+
+    assert response.status_code == 400
+    assert "evil.example" not in response.get_data(as_text=True)
 
 
 def test_every_queue_answer_leaves_out_names(client, world, ada):

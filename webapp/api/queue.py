@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify
 
 from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_user
 from webapp.api.schemas.queue import (
@@ -28,6 +28,7 @@ from webapp.api.schemas.queue import (
 )
 from webapp.auth.roles import CLINICAL, FRONT_DESK, STAFF
 from webapp.domain_errors import NotFound, ValidationFailed
+from webapp.links import public_url_for
 from webapp.queue import moves, state
 from webapp.queue.models import Ticket
 
@@ -37,8 +38,9 @@ TICKET_PAGE_ENDPOINT = "tickets.status"
 
 
 def status_url(ticket: Ticket) -> str:
-    """The absolute address of the patient's ticket page (``/t/<token>``)."""
-    return url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token, _external=True)
+    """The absolute address of the patient's ticket page (``/t/<token>``), from
+    PUBLIC_BASE_URL (never from an untrusted ``Host``)."""
+    return public_url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token)
 
 
 def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, PlainSerializer
 from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
+from webapp.query_inputs import MAX_PAGE
+
 # The same roles as webapp.auth.models.ROLES (a test keeps the two equal).
 Role = Literal["receptionist", "clinician", "admin"]
 
@@ -41,6 +43,7 @@ class ErrorBody(BaseModel):
         "conflict",
         "validation_error",
         "rate_limited",
+        "unavailable",
         "internal_error",
     ]
     message: str
@@ -56,7 +59,6 @@ class ErrorResponse(BaseModel):
 # ----------------------------------------------------------------- paging
 
 MAX_PER_PAGE = 200
-MAX_PAGE = 1_000_000
 
 
 class PageQuery(BaseModel):
