@@ -177,4 +177,3 @@ class ServicePointForm(FlaskForm):
         validators=[DataRequired("Enter a name, e.g. Room 3.")],
         filters=[strip_text],
     )
-
