@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
+from webapp.domain_errors import Conflict
 from webapp.extensions import db
 
 
@@ -108,3 +110,17 @@ def get_by_id(model: type[Row], row_id: int | None) -> Row | None:
     if row_id is None or not 1 <= row_id <= MAX_ID:
         return None
     return db.session.get(model, row_id)
+
+
+def flush_or_conflict(message: str, field: str | None = None) -> None:
+    """Flush in a savepoint, turning a unique index's refusal into a clear :class:`Conflict`.
+
+    Services check first to give a friendly message; this catches the request that
+    lost a race between that check and the insert, and keeps the rest of the
+    transaction usable.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(message, field=field) from None

@@ -9,11 +9,10 @@ from typing import Any
 import bcrypt
 from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record_audit
 from webapp.auth.models import ROLES, User
-from webapp.database import get_by_id, utcnow
+from webapp.database import flush_or_conflict, get_by_id, utcnow
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 
@@ -133,12 +132,8 @@ def create_user(
         active=True,
     )
     db.session.add(user)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        # Another request created the same username between our check and insert.
-        raise Conflict(f"The username “{username}” is already taken.", field="username") from None
+    # Another request may have created the same username between our check and insert.
+    flush_or_conflict(f"The username “{username}” is already taken.", "username")
     record_audit(
         "user.create",
         actor,

@@ -10,11 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
-from webapp.database import get_by_id
+from webapp.database import flush_or_conflict, get_by_id
 from webapp.departments.models import Department, ServicePoint
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
@@ -186,14 +185,6 @@ def _code_taken(code: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
-def _flush_or_conflict(message: str, field: str) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict(message, field=field) from None
-
-
 def create_department(
     *,
     code: str,
@@ -225,7 +216,7 @@ def create_department(
         active=active,
     )
     db.session.add(department)
-    _flush_or_conflict(f"The department code {code} is already in use.", "code")
+    flush_or_conflict(f"The department code {code} is already in use.", "code")
     record_audit(
         "department.create",
         actor,
@@ -283,7 +274,7 @@ def update_department(
         department.opening_hours = hours
     if not changes:
         return department
-    _flush_or_conflict(f"The department code {code} is already in use.", "code")
+    flush_or_conflict(f"The department code {code} is already in use.", "code")
     record_audit(
         "department.update",
         actor,
@@ -342,7 +333,7 @@ def add_service_point(department: Department, *, name: str, actor: User | None) 
         raise Conflict(message, field="name")
     service_point = ServicePoint(department_id=department.id, name=cleaned, active=True)
     db.session.add(service_point)
-    _flush_or_conflict(message, "name")
+    flush_or_conflict(message, "name")
     record_audit(
         "service_point.create",
         actor,
@@ -385,7 +376,7 @@ def update_service_point(
             service_point.signed_in_at = None
     if not changes:
         return service_point
-    _flush_or_conflict(f"{department.name} already has a service point with that name.", "name")
+    flush_or_conflict(f"{department.name} already has a service point with that name.", "name")
     record_audit(
         "service_point.update",
         actor,

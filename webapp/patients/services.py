@@ -16,12 +16,11 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from webapp import clock
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
-from webapp.database import get_by_id
+from webapp.database import flush_or_conflict, get_by_id
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.patients.models import SEXES, Patient
@@ -156,15 +155,6 @@ def _check_mrn_free(mrn: str | None) -> None:
         raise Conflict(f"MRN {mrn} belongs to another patient.", field="mrn")
 
 
-def _flush_or_mrn_conflict(message: str) -> None:
-    """Flush in a savepoint: an MRN taken meanwhile by another request becomes a Conflict."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict(message, field="mrn") from None
-
-
 def generate_mrn() -> str:
     """A new medical record number: ``MRN`` and 8 random digits, checked to be unused."""
     while True:
@@ -237,7 +227,7 @@ def register_patient(
 
     patient = Patient(**{**values, "mrn": values["mrn"] or generate_mrn()})
     db.session.add(patient)
-    _flush_or_mrn_conflict(f"MRN {patient.mrn} belongs to another patient.")
+    flush_or_conflict(f"MRN {patient.mrn} belongs to another patient.", "mrn")
     record_audit(
         "patient.create",
         actor,
@@ -328,7 +318,7 @@ def update_patient(
         setattr(patient, field, new[field])
     if not changed:
         return patient
-    _flush_or_mrn_conflict("That MRN belongs to another patient.")
+    flush_or_conflict("That MRN belongs to another patient.", "mrn")
     record_audit(
         "patient.update",
         actor,

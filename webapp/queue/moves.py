@@ -20,12 +20,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from webapp import clock
 from webapp.appointments.models import Appointment
 from webapp.auth.models import User
-from webapp.database import MAX_ID, get_by_id, utcnow
+from webapp.database import MAX_ID, flush_or_conflict, get_by_id, utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
@@ -107,15 +106,6 @@ def _require_free(point: ServicePoint) -> None:
         )
 
 
-def _flush_or_conflict(message: str, field: str) -> None:
-    """Flush, turning a unique index's refusal (a race lost) into a clear Conflict."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict(message, field=field) from None
-
-
 def _appointment_follows(ticket: Ticket, status: str) -> None:
     """An appointment completes, no-shows or cancels with its ticket."""
     if ticket.appointment_id is None:
@@ -154,7 +144,7 @@ def take_service_point(point: ServicePoint, actor: User | None) -> None:
     if point.clinician_id != actor.id:
         point.clinician_id = actor.id
         point.signed_in_at = utcnow()
-    _flush_or_conflict(
+    flush_or_conflict(
         f"{actor.full_name} is being signed in at another room right now; try again.",
         "service_point_id",
     )
@@ -344,7 +334,7 @@ def check_in(
         now=now,
         status_token=secrets.token_urlsafe(24),
     )
-    _flush_or_conflict(
+    flush_or_conflict(
         f"This patient already has an active ticket in {department.name}.", "patient_id"
     )
     if appointment is not None:
@@ -393,7 +383,7 @@ def _call(ticket: Ticket, point: ServicePoint, actor: User | None) -> None:
     ticket.clinician_id = actor.id if actor and actor.role == "clinician" else point.clinician_id
     ticket.called_at = utcnow()
     take_service_point(point, actor)
-    _flush_or_conflict(
+    flush_or_conflict(
         f"{point.name} is already serving a patient. Reload to see the latest queue.",
         "service_point_id",
     )
