@@ -325,5 +325,5 @@ def test_the_queue_conforms_on_real_rows() -> None:
     _call("POST", "/queue/call-next", 204, body=point)  # ben is assigned to room 2
     moved = override(second, "transfer", 200, department_id=other.id)
     assert moved["transferred_from"] == second["id"]
-    move(moved, 200, status="cancelled")
+    move(moved, 200, status="cancelled", reason="went home")
     _call("GET", "/queue/current", 200, query={"department_id": other.id})
