@@ -40,6 +40,7 @@ TICKET_FIELDS = {
     "clinician_id",
     "position",
     "estimated_wait_minutes",
+    "late",
     "checked_in_at",
     "called_at",
     "started_at",
@@ -262,6 +263,34 @@ def test_it_checks_in_a_booked_appointment(client, world, rita):
     db.session.refresh(appointment)
     assert appointment.status == "checked_in"
     no_phi(response)
+
+
+def test_a_ticket_says_whether_its_patient_checked_in_late(client, world, rita):
+    # The grace period is 15 minutes: 09:00 for an 08:40 appointment is late, for 08:50 not.
+    late = AppointmentFactory(
+        patient=world["sam"], department=world["gm"], starts_at=NOW - timedelta(minutes=20)
+    )
+    in_grace = AppointmentFactory(
+        patient=world["kim"], department=world["gm"], starts_at=NOW - timedelta(minutes=10)
+    )
+    db.session.commit()
+    answers = [
+        client.post(f"{QUEUE}/check-in", json=body, headers=rita).get_json()
+        for body in (
+            {"appointment_id": late.id},
+            {"appointment_id": in_grace.id},
+            {"patient_id": world["pat"].id, "department_id": world["gm"].id},
+        )
+    ]
+    assert [answer["late"] for answer in answers] == [True, False, False]
+
+    body = client.get(f"{QUEUE}/current?department_id={world['gm'].id}", headers=rita).get_json()
+    assert {t["id"]: t["late"] for t in body["waiting"]} == {
+        answers[0]["id"]: True,
+        answers[1]["id"]: False,
+        answers[2]["id"]: False,
+    }
+    assert client.get(f"{QUEUE}/{answers[0]['id']}", headers=rita).get_json()["late"] is True
 
 
 def test_it_refuses_a_second_active_ticket_with_409(client, world, rita):

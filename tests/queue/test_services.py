@@ -344,6 +344,25 @@ def test_check_in_of_booked_appointment(world: World) -> None:
     assert ticket.department_id == world.gm.id
 
 
+@pytest.mark.parametrize(
+    ("minutes_before", "late"),
+    [(-30, False), (0, False), (15, False), (16, True), (90, True)],
+)
+def test_a_waiting_ticket_is_late_after_the_grace_period(
+    world: World, minutes_before: int, late: bool
+) -> None:
+    """QUEUE_APPOINTMENT_GRACE_MINUTES is 15: one rule for the queue place and the flag."""
+    starts_at = T0 - timedelta(minutes=minutes_before)
+    appointment = AppointmentFactory(department=world.gm, starts_at=starts_at)
+    db.session.commit()
+    ticket = moves.check_in(actor=world.receptionist, appointment_id=appointment.id)
+    walk = walk_in(world.gm, actor=world.receptionist)
+    entries = reads.queue_state(world.gm.id).positions
+    assert entries[ticket.id].late is late
+    assert ticket.effective_at == (T0 if late else starts_at)
+    assert entries[walk.id].late is False  # a walk-in is never late
+
+
 @pytest.mark.parametrize("status", ["checked_in", "cancelled", "no_show", "completed"])
 def test_check_in_of_non_booked_appointment_conflicts(world: World, status: str) -> None:
     appointment = AppointmentFactory(department=world.gm, status=status)

@@ -61,6 +61,7 @@ def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True
             "clinician_id": ticket.clinician_id,
             "position": place.position if place else None,
             "estimated_wait_minutes": place.estimated_wait_minutes if place else None,
+            "late": place.late if place else state.is_late(ticket),
             "checked_in_at": ticket.checked_in_at,
             "called_at": ticket.called_at,
             "started_at": ticket.started_at,

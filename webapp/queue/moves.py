@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -38,7 +38,7 @@ from webapp.queue.rules import (
     get_move,
     move_for_status,
 )
-from webapp.queue.state import estimate_for, serving_order, serving_ticket
+from webapp.queue.state import checked_in_late, estimate_for, serving_order, serving_ticket
 
 # The moves POST /queue/override names by ``action`` (API.md).
 OVERRIDE_ACTIONS = ("assign", "skip", "move_to_front", "set_priority", "transfer", "recall")
@@ -185,12 +185,9 @@ def _next_sequence(department_id: int, day: date) -> int:
 def _effective_time(appointment: Appointment | None, checked_in_at: datetime) -> datetime:
     """The appointment's time for a patient who is early, on time or within the grace period;
     otherwise the check-in time."""
-    if appointment is None:
+    if appointment is None or checked_in_late(appointment.starts_at, checked_in_at):
         return checked_in_at
-    grace = timedelta(minutes=current_app.config["QUEUE_APPOINTMENT_GRACE_MINUTES"])
-    if checked_in_at <= appointment.starts_at + grace:
-        return appointment.starts_at
-    return checked_in_at
+    return appointment.starts_at
 
 
 def _new_ticket(

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
@@ -52,6 +53,28 @@ def serving_ticket(point: ServicePoint) -> Ticket | None:
             Ticket.service_point_id == point.id, Ticket.status.in_(("called", "in_service"))
         )
     )
+
+
+# ------------------------------------------------------------ lateness
+
+
+def appointment_grace() -> timedelta:
+    """How long after an appointment's start a patient still keeps the appointment's place."""
+    return timedelta(minutes=current_app.config["QUEUE_APPOINTMENT_GRACE_MINUTES"])
+
+
+def checked_in_late(appointment_starts_at: datetime, checked_in_at: datetime) -> bool:
+    """The grace rule (DOMAIN.md "Queue order"), the one place it lives: a patient who checks
+    in later than the grace period after their appointment's start queues from check-in."""
+    return checked_in_at > appointment_starts_at + appointment_grace()
+
+
+def is_late(ticket: Ticket) -> bool:
+    """Whether the ticket's patient checked in late for their appointment. A walk-in is never
+    late, nor is a transfer's follow-up ticket (it joins the other queue at transfer time)."""
+    if ticket.appointment is None or ticket.transferred_from_id is not None:
+        return False
+    return checked_in_late(ticket.appointment.starts_at, ticket.checked_in_at)
 
 
 # ---------------------------------------------------------- the queue state
@@ -111,6 +134,7 @@ class WaitingTicket:
     ticket: Ticket
     position: int  # 1-based
     estimated_wait_minutes: int
+    late: bool = False  # checked in after the appointment's grace period (see is_late)
 
 
 @dataclass(frozen=True)
@@ -163,7 +187,7 @@ def queue_state(department_id: int) -> QueueState:
     points = active_service_points(department)
     waiting = [ticket for ticket in tickets if ticket.status == "waiting"]
     entries = [
-        WaitingTicket(ticket, index + 1, estimate_minutes(index, mean, points))
+        WaitingTicket(ticket, index + 1, estimate_minutes(index, mean, points), is_late(ticket))
         for index, ticket in enumerate(waiting)
     ]
     by_call = sorted(

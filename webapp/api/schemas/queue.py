@@ -35,6 +35,10 @@ class TicketOut(BaseModel):
     clinician_id: int | None
     position: int | None = Field(description="1-based place among waiting tickets; null otherwise")
     estimated_wait_minutes: int | None = Field(description="null when not waiting")
+    late: bool = Field(
+        description="The patient checked in later than the grace period after their "
+        "appointment's start, so queues from check-in (never true for a walk-in)"
+    )
     checked_in_at: Timestamp
     called_at: Timestamp | None
     started_at: Timestamp | None
