@@ -253,20 +253,39 @@ def count_waiting(department_id: int) -> int:
 
 # ------------------------------------------------------ calls for the display
 
+# A ticket whose latest call is still being answered: the display shows it under "now calling".
+CURRENT_CALL_STATUSES = ("called", "in_service")
+
 
 @dataclass(frozen=True)
 class Call:
-    """One call or recall as the display shows it: a ticket number and a room, nothing else."""
+    """A ticket's latest call or recall today, as the display shows it: a ticket number and a
+    room, nothing else."""
 
     id: int  # the QueueEvent's id; ids newer than the screen has seen are announced
     number: str
     room: str | None
     at: datetime
-    recall: bool
+    recall: bool  # the latest call is a recall
+    recalls: int  # how many times the ticket has been recalled today
+    ticket_status: str  # the ticket's status now
 
     @property
     def room_label(self) -> str:
         return self.room or "Reception"
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the patient is still answering this call: a finished visit, a no-show, a
+        transfer or a return to the queue is no longer "now calling"."""
+        return self.ticket_status in CURRENT_CALL_STATUSES
+
+    @property
+    def recall_label(self) -> str:
+        """How the display marks a recall ("again", "again ×3"); empty for a first call."""
+        if not self.recall:
+            return ""
+        return "again" if self.recalls <= 1 else f"again ×{self.recalls}"
 
     @property
     def announcement(self) -> str:
@@ -277,26 +296,52 @@ class Call:
 
 
 def recent_calls(department: Department, limit: int = RECENT_CALLS) -> list[Call]:
-    """Today's newest calls and recalls of a department, newest first."""
+    """The department's last ``limit`` tickets called today, one per ticket (its latest call or
+    recall, with today's recall count), newest call first.
+
+    A grouped subquery picks each ticket's latest call event (event ids grow with time), so a
+    ticket called and recalled three times takes one line, not four; plain GROUP BY and MAX
+    behave the same on SQLite and PostgreSQL.
+    """
+    latest = (
+        select(
+            QueueEvent.ticket_id.label("ticket_id"),
+            func.max(QueueEvent.id).label("event_id"),
+            func.sum(case((QueueEvent.action == "recall", 1), else_=0)).label("recalls"),
+        )
+        .where(
+            QueueEvent.department_id == department.id,
+            QueueEvent.action.in_(CALL_ACTIONS),
+            QueueEvent.created_at >= clock.day_bounds(clock.today())[0],
+        )
+        .group_by(QueueEvent.ticket_id)
+        .subquery()
+    )
     rows = db.session.execute(
         select(
             QueueEvent.id,
             QueueEvent.action,
             QueueEvent.created_at,
             Ticket.number,
+            Ticket.status,
             ServicePoint.name,
+            latest.c.recalls,
         )
+        .join(latest, latest.c.event_id == QueueEvent.id)
         .join(Ticket, Ticket.id == QueueEvent.ticket_id)
         .outerjoin(ServicePoint, ServicePoint.id == QueueEvent.service_point_id)
-        .where(
-            QueueEvent.department_id == department.id,
-            QueueEvent.action.in_(CALL_ACTIONS),
-            QueueEvent.created_at >= clock.day_bounds(clock.today())[0],
-        )
         .order_by(QueueEvent.id.desc())
         .limit(limit)
     )
     return [
-        Call(id=event_id, number=number, room=room, at=created_at, recall=action == "recall")
-        for event_id, action, created_at, number, room in rows
+        Call(
+            id=event_id,
+            number=number,
+            room=room,
+            at=created_at,
+            recall=action == "recall",
+            recalls=int(recalls or 0),
+            ticket_status=status,
+        )
+        for event_id, action, created_at, number, status, room, recalls in rows
     ]
