@@ -70,27 +70,52 @@ def _overlapping(
     return db.session.scalar(query.order_by(Appointment.starts_at).limit(1))
 
 
-def _check_slot(
+def _judge_slot(
+    errors: dict[str, str],
     *,
-    patient: Patient,
-    department: Department,
+    patient: Patient | None,
+    department: Department | None,
     clinician: User | None,
-    starts_at: datetime,
-    duration_minutes: int,
+    starts_at: datetime | None,
+    duration_minutes: int | None,
     exclude_id: int | None = None,
-) -> datetime:
-    """Check the time rules; return the end time. Raises ValidationFailed or Conflict."""
-    _check_time_and_length(starts_at, duration_minutes)
+) -> datetime | None:
+    """Add to ``errors`` every time rule that what is known breaks; the end time if none is.
+
+    None means "not known" and is not judged (a form whose other fields could not be
+    read). An overlap is raised as :class:`Conflict` when it is the only problem, and
+    is one more field error when there are others, so every problem is told at once.
+    """
+    _check_time_and_length(starts_at, duration_minutes, errors)
+    if starts_at is None or duration_minutes is None or errors.keys() & _TIME_FIELDS:
+        return None
     ends_at = starts_at + timedelta(minutes=duration_minutes)
-    _check_opening_hours(department, starts_at, ends_at)
-    _check_no_overlap(patient, clinician, starts_at, ends_at, exclude_id)
+    try:
+        if department is not None:
+            _check_opening_hours(department, starts_at, ends_at)
+        if patient is not None:
+            _check_no_overlap(patient, clinician, starts_at, ends_at, exclude_id)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        return None
+    except Conflict as clash:
+        if not errors:
+            raise
+        errors.setdefault(clash.field or "starts_at", clash.message)
+        return None
     return ends_at
 
 
-def _check_time_and_length(starts_at: datetime, duration_minutes: int) -> None:
+_TIME_FIELDS = frozenset({"starts_at", "duration_minutes"})
+
+
+def _check_time_and_length(
+    starts_at: datetime | None, duration_minutes: int | None, errors: dict[str, str]
+) -> None:
     """An aware start from now on, within the booking horizon, and an allowed length."""
-    errors: dict[str, str] = {}
-    if starts_at.tzinfo is None:
+    if starts_at is None:
+        pass
+    elif starts_at.tzinfo is None:
         errors["starts_at"] = "Give the time with its time zone offset."
     elif starts_at < utcnow():
         errors["starts_at"] = "That time has already passed; choose a time from now on."
@@ -99,12 +124,10 @@ def _check_time_and_length(starts_at: datetime, duration_minutes: int) -> None:
             f"Appointments can be booked up to {BOOKING_HORIZON_DAYS // 365} years ahead; "
             "check the year."
         )
-    if not MIN_DURATION <= duration_minutes <= MAX_DURATION:
+    if duration_minutes is not None and not MIN_DURATION <= duration_minutes <= MAX_DURATION:
         errors["duration_minutes"] = (
             f"Choose a length from {MIN_DURATION} to {MAX_DURATION} minutes."
         )
-    if errors:
-        raise ValidationFailed(errors)
 
 
 def _check_opening_hours(department: Department, starts_at: datetime, ends_at: datetime) -> None:
@@ -160,10 +183,13 @@ def _check_no_overlap(
 
 
 def _resolve(
-    *, patient_id: int | None, department_id: int | None, clinician_id: int | None
+    errors: dict[str, str],
+    *,
+    patient_id: int | None,
+    department_id: int | None,
+    clinician_id: int | None,
 ) -> tuple[Patient | None, Department | None, User | None]:
-    """Look up the referenced rows; an unknown id is a 422 on that field."""
-    errors: dict[str, str] = {}
+    """Look up the referenced rows; an unknown id is an error on that field."""
     patient = get_by_id(Patient, patient_id) if patient_id is not None else None
     if patient_id is not None and patient is None:
         errors["patient_id"] = "No patient has this id."
@@ -175,8 +201,6 @@ def _resolve(
         clinician is None or clinician.role != "clinician" or not clinician.active
     ):
         errors["clinician_id"] = "Choose an active clinician."
-    if errors:
-        raise ValidationFailed(errors)
     return patient, department, clinician
 
 
@@ -185,6 +209,75 @@ def _clean_reason(reason: str | None) -> str:
     if len(cleaned) > REASON_MAX:
         raise ValidationFailed({"reason": f"Use at most {REASON_MAX} characters."})
     return cleaned
+
+
+@dataclass(frozen=True)
+class _Booking:
+    patient: Patient | None
+    department: Department | None
+    clinician: User | None
+    reason: str
+    ends_at: datetime | None
+
+
+def _judge_booking(
+    *,
+    patient_id: int | None,
+    department_id: int | None,
+    clinician_id: int | None,
+    starts_at: datetime | None,
+    duration_minutes: int | None,
+    reason: str | None,
+) -> _Booking:
+    """Every rule the booking breaks, at once, as ValidationFailed (an overlap alone: Conflict).
+
+    A value that is None is not known and is not judged.
+    """
+    errors: dict[str, str] = {}
+    try:
+        cleaned_reason = _clean_reason(reason)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        cleaned_reason = ""
+    patient, department, clinician = _resolve(
+        errors, patient_id=patient_id, department_id=department_id, clinician_id=clinician_id
+    )
+    ends_at = _judge_slot(
+        errors,
+        patient=patient,
+        department=department,
+        clinician=clinician,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return _Booking(patient, department, clinician, cleaned_reason, ends_at)
+
+
+def check_booking(
+    *,
+    patient_id: int | None = None,
+    department_id: int | None = None,
+    clinician_id: int | None = None,
+    starts_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    reason: str | None = None,
+) -> None:
+    """Judge what is known of a booking without saving anything.
+
+    For a form some of whose fields could not be read: the rules the readable ones
+    break are told in the same round (ValidationFailed, or Conflict for an overlap
+    alone). None means "not known" and is not judged.
+    """
+    _judge_booking(
+        patient_id=patient_id,
+        department_id=department_id,
+        clinician_id=clinician_id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        reason=reason,
+    )
 
 
 def book_appointment(
@@ -197,26 +290,26 @@ def book_appointment(
     clinician_id: int | None = None,
     reason: str | None = "",
 ) -> Appointment:
-    cleaned_reason = _clean_reason(reason)
-    patient, department, clinician = _resolve(
-        patient_id=patient_id, department_id=department_id, clinician_id=clinician_id
-    )
-    assert patient is not None and department is not None  # noqa: S101 (ids were given)
-    ends_at = _check_slot(
-        patient=patient,
-        department=department,
-        clinician=clinician,
+    booking = _judge_booking(
+        patient_id=patient_id,
+        department_id=department_id,
+        clinician_id=clinician_id,
         starts_at=starts_at,
         duration_minutes=duration_minutes,
+        reason=reason,
     )
+    patient, department, clinician = booking.patient, booking.department, booking.clinician
+    # Every value was given, so each was judged and found good.
+    assert patient is not None and department is not None  # noqa: S101
+    assert booking.ends_at is not None  # noqa: S101
     appointment = Appointment(
         patient_id=patient.id,
         department_id=department.id,
         clinician_id=clinician.id if clinician else None,
         starts_at=starts_at,
         duration_minutes=duration_minutes,
-        ends_at=ends_at,
-        reason=cleaned_reason,
+        ends_at=booking.ends_at,
+        reason=booking.reason,
         status="booked",
         created_by_id=actor.id if actor else None,
     )
@@ -246,6 +339,49 @@ def _require_booked(appointment: Appointment, doing: str) -> None:
         )
 
 
+def _judge_move(
+    appointment: Appointment,
+    *,
+    starts_at: datetime | None,
+    duration_minutes: int | None,
+    clinician_id: int | None,
+) -> tuple[User | None, datetime | None]:
+    """The new clinician and end time of a move; every broken rule at once, as for a booking."""
+    errors: dict[str, str] = {}
+    _, _, clinician = _resolve(
+        errors, patient_id=None, department_id=None, clinician_id=clinician_id
+    )
+    ends_at = _judge_slot(
+        errors,
+        patient=appointment.patient,
+        department=appointment.department,
+        clinician=clinician,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        exclude_id=appointment.id,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return clinician, ends_at
+
+
+def check_reschedule(
+    appointment: Appointment,
+    *,
+    starts_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    clinician_id: int | None = None,
+) -> None:
+    """Judge what is known of a move without saving anything (see :func:`check_booking`)."""
+    _require_booked(appointment, "rescheduled")
+    _judge_move(
+        appointment,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        clinician_id=clinician_id,
+    )
+
+
 def reschedule_appointment(
     appointment: Appointment,
     *,
@@ -257,17 +393,15 @@ def reschedule_appointment(
     """Move a booked appointment (time, length or clinician) under the same rules as booking."""
     _require_booked(appointment, "rescheduled")
     new_clinician_id = appointment.clinician_id if clinician_id is _UNSET else clinician_id
-    _, _, clinician = _resolve(patient_id=None, department_id=None, clinician_id=new_clinician_id)
     new_start = appointment.starts_at if starts_at is None else starts_at
     new_duration = appointment.duration_minutes if duration_minutes is None else duration_minutes
-    ends_at = _check_slot(
-        patient=appointment.patient,
-        department=appointment.department,
-        clinician=clinician,
+    clinician, ends_at = _judge_move(
+        appointment,
         starts_at=new_start,
         duration_minutes=new_duration,
-        exclude_id=appointment.id,
+        clinician_id=new_clinician_id,
     )
+    assert ends_at is not None  # noqa: S101 (every value was given, so judged)
     before = {
         "starts_at": appointment.starts_at.isoformat(),
         "duration_minutes": appointment.duration_minutes,
