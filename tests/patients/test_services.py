@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.patients.services import (
     PossibleDuplicate,
+    check_patient,
     display_phone,
     get_patient,
     register_patient,
@@ -555,3 +556,29 @@ def test_display_phone_follows_the_configured_region(app: Flask) -> None:
 @pytest.mark.parametrize("value", [None, ""])
 def test_display_phone_of_no_phone_is_empty(app: Flask, value: str | None) -> None:
     assert display_phone(value) == ""
+
+
+# ------------------------------------------------------- judging without saving
+
+
+def test_check_patient_judges_only_the_fields_given(app: Flask) -> None:
+    with pytest.raises(ValidationFailed) as failure:
+        check_patient({"phone": "12", "email": "nope", "sex": "x", "notes": " fine "})
+    assert set(failure.value.errors) == {"phone", "email", "sex"}
+    check_patient({"last_name": "Hopper", "phone": "(201) 555-0123"})  # nothing wrong
+    assert db.session.scalars(select(Patient)).first() is None
+
+
+def test_check_patient_tells_sms_without_phone_and_a_taken_mrn(app: Flask) -> None:
+    taken = PatientFactory(mrn="MRN00000001")
+    with pytest.raises(ValidationFailed) as failure:
+        check_patient({"sms_opt_in": True, "phone": None, "mrn": "mrn00000001"})
+    assert failure.value.errors == {
+        "sms_opt_in": "SMS needs a phone number: add one or untick SMS.",
+        "mrn": "MRN MRN00000001 belongs to another patient.",
+    }
+    # The patient's own MRN is not "taken"; on a change the MRN cannot be emptied.
+    check_patient({"mrn": "MRN00000001"}, patient=taken)
+    with pytest.raises(ValidationFailed) as failure:
+        check_patient({"mrn": ""}, patient=taken)
+    assert failure.value.errors == {"mrn": "A patient always has an MRN; enter one."}

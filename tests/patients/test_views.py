@@ -513,3 +513,54 @@ def test_edit_problems_are_shown_and_nothing_changes(
     db.session.expire_all()
     assert db.session.get(Patient, grace.id).first_name == "Grace"  # type: ignore[union-attr]
     assert _audit_rows("patient.update") == []
+
+
+# ------------------------------------------------- every problem in one round
+
+
+def test_a_missing_name_and_an_invalid_phone_are_shown_together(
+    as_receptionist: FlaskClient,
+) -> None:
+    # The form's own check (name missing) used to stop the service's (phone) from running.
+    data = _form(first_name="", phone="12", email="grace@", mrn="no!", date_of_birth="12/09/86")
+
+    response = as_receptionist.post("/patients/new", data=data)
+
+    body = page_text(response)
+    assert response.status_code == 422
+    assert field_error(body, "first_name") == "Enter the patient's first name."
+    assert "Enter a valid phone number" in (field_error(body, "phone") or "")
+    assert "Enter a valid email address" in (field_error(body, "email") or "")
+    assert "Use 3–32 letters" in (field_error(body, "mrn") or "")
+    assert "Enter the date of birth as a date" in (field_error(body, "date_of_birth") or "")
+    assert field_error(body, "last_name") is None
+    assert input_value(body, "phone") == "12"
+    assert input_value(body, "date_of_birth") == "12/09/86"
+    assert _patient_count() == 0
+
+
+def test_a_taken_mrn_is_told_with_a_missing_name(
+    as_receptionist: FlaskClient, grace: Patient
+) -> None:
+    response = as_receptionist.post(
+        "/patients/new", data=_form(last_name="", phone="", sms_opt_in=None, mrn="MRN00000042")
+    )
+    body = page_text(response)
+    assert field_error(body, "last_name") == "Enter the patient's last name."
+    assert field_error(body, "mrn") == "MRN MRN00000042 belongs to another patient."
+
+
+def test_edit_reports_a_missing_mrn_and_an_invalid_phone_together(
+    as_receptionist: FlaskClient, grace: Patient
+) -> None:
+    data = _form(mrn="", phone="555", last_name="")
+
+    response = as_receptionist.post(f"/patients/{grace.id}/edit", data=data)
+
+    body = page_text(response)
+    assert response.status_code == 422
+    assert "A patient always has an MRN" in (field_error(body, "mrn") or "")
+    assert field_error(body, "last_name") == "Enter the patient's last name."
+    assert "Enter a valid phone number" in (field_error(body, "phone") or "")
+    db.session.expire_all()
+    assert db.session.get(Patient, grace.id).phone == "+12015550123"  # type: ignore[union-attr]

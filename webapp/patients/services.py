@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -366,6 +366,33 @@ def _clean_changes(patient: Patient, given: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(errors)
     return new
+
+
+# A new patient's MRN may be left empty (one is generated).
+_NEW_CLEANERS = {**_CHANGE_CLEANERS, "mrn": _clean_mrn}
+
+
+def check_patient(fields: Mapping[str, Any], *, patient: Patient | None = None) -> None:
+    """Judge some fields of a new patient (or of a change to ``patient``) without saving.
+
+    For a form some of whose fields could not be read: the rules the readable ones
+    break are told in the same round, as one ValidationFailed. Only the fields given
+    are judged (their names and values as :func:`update_patient` takes them); the
+    duplicate check waits for the whole record.
+    """
+    errors: dict[str, str] = {}
+    cleaners = _NEW_CLEANERS if patient is None else _CHANGE_CLEANERS
+    new = {field: cleaners[field](value, errors) for field, value in fields.items()}
+    if "sms_opt_in" in new and "phone" in new:
+        _check_sms_needs_phone(new["sms_opt_in"], new["phone"], errors)
+    mrn = new.get("mrn")
+    if mrn and "mrn" not in errors and (patient is None or mrn != patient.mrn):
+        try:
+            _check_mrn_free(mrn)
+        except Conflict as taken:
+            errors["mrn"] = taken.message
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def get_patient(patient_id: int) -> Patient:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,8 +17,10 @@ from webapp.domain_errors import DomainError
 from webapp.extensions import db, htmx
 from webapp.form_errors import show_on_form
 from webapp.patients.forms import EditPatientForm, NewPatientForm, PatientForm
+from webapp.patients.models import Patient
 from webapp.patients.services import (
     PossibleDuplicate,
+    check_patient,
     display_phone,
     example_phone,
     get_patient,
@@ -68,15 +72,7 @@ def new() -> View:
     if form.validate_on_submit():
         try:
             patient = register_patient(
-                first_name=form.first_name.data or "",
-                last_name=form.last_name.data or "",
-                date_of_birth=form.date_of_birth.data,
-                sex=form.sex.data or None,
-                phone=form.phone.data or None,
-                email=form.email.data or None,
-                sms_opt_in=bool(form.sms_opt_in.data),
-                mrn=form.mrn.data or None,
-                notes=form.notes.data or "",
+                **_typed_values(form),
                 confirm_not_duplicate=bool(form.confirm_not_duplicate.data),
                 actor=current_user,
             )
@@ -87,7 +83,35 @@ def new() -> View:
         else:
             flash(f"Registered the patient with MRN {patient.mrn}.", "success")
             return redirect(url_for("patients.show", patient_id=patient.id))
+    elif form.is_submitted():
+        _judge_readable_fields(form)
     return _form_page("patients/new.html", form, duplicate=duplicate)
+
+
+def _typed_values(form: PatientForm) -> dict[str, Any]:
+    """The form's fields as the patient services take them (empty optional fields as None)."""
+    return {
+        "first_name": form.first_name.data or "",
+        "last_name": form.last_name.data or "",
+        "date_of_birth": form.date_of_birth.data,
+        "sex": form.sex.data or None,
+        "phone": form.phone.data or None,
+        "email": form.email.data or None,
+        "sms_opt_in": bool(form.sms_opt_in.data),
+        "mrn": form.mrn.data or (None if isinstance(form, NewPatientForm) else ""),
+        "notes": form.notes.data or "",
+    }
+
+
+def _judge_readable_fields(form: PatientForm, patient: Patient | None = None) -> None:
+    """Let the service judge the fields the form could read, so every error shows at once."""
+    readable = {
+        name: value for name, value in _typed_values(form).items() if not getattr(form, name).errors
+    }
+    try:
+        check_patient(readable, patient=patient)
+    except DomainError as error:
+        show_on_form(form, error)
 
 
 @bp.route("/<int:patient_id>")
@@ -134,24 +158,14 @@ def edit(patient_id: int) -> View:
         form.sex.data = patient.sex or ""
     if form.validate_on_submit():
         try:
-            update_patient(
-                patient,
-                actor=current_user,
-                first_name=form.first_name.data or "",
-                last_name=form.last_name.data or "",
-                date_of_birth=form.date_of_birth.data,
-                sex=form.sex.data or None,
-                phone=form.phone.data or None,
-                email=form.email.data or None,
-                sms_opt_in=bool(form.sms_opt_in.data),
-                mrn=form.mrn.data or "",
-                notes=form.notes.data or "",
-            )
+            update_patient(patient, actor=current_user, **_typed_values(form))
         except DomainError as error:
             show_on_form(form, error)
         else:
             flash(f"Saved the changes to MRN {patient.mrn}.", "success")
             return redirect(url_for("patients.show", patient_id=patient.id))
+    elif form.is_submitted():
+        _judge_readable_fields(form, patient)
     return _form_page("patients/edit.html", form, patient=patient)
 
 
