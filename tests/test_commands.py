@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, select
@@ -15,10 +16,14 @@ from tests.factories import UserFactory
 from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
-from webapp.auth.services import authenticate, find_user_by_username
+from webapp.auth.services import authenticate, find_user_by_username, hash_password
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
+
+LONDON = ZoneInfo("Europe/London")
+# A Tuesday well away from the clock changes.
+TRIAL_DAY = date(2026, 3, 10)
 
 DEMO_LOGINS = [
     ("receptionist", "reception", "reception-demo-1"),
@@ -149,27 +154,159 @@ def test_it_seeds_the_demo_data_and_prints_the_logins(app: Flask) -> None:
         ("admin", "admin"),
     }
     assert _count(Patient) == 36
-    assert "added 4 departments, 8 service points, 3 users, 36 patients, 16 appointments" in (
-        result.output
-    )
+    assert "added 4 departments, 8 service points, 3 users, 36 patients" in result.output
 
 
-def test_it_books_the_demo_appointments_for_today(app: Flask) -> None:
-    run(app, "seed-demo")
+def _at(hour: int, minute: int, day: date = TRIAL_DAY) -> datetime:
+    return datetime.combine(day, time(hour, minute), LONDON)
 
-    tz = ZoneInfo(app.config["HOSPITAL_TIMEZONE"])
-    today = datetime.now(tz).date()
-    day_start = datetime.combine(today, time.min, tz)
+
+def _booked() -> dict[tuple[str, date], list[tuple[str, int]]]:
+    """The appointments as {(department code, local day): [(local start "HH:MM", minutes)]}."""
+    booked: dict[tuple[str, date], list[tuple[str, int]]] = {}
+    for appointment in db.session.scalars(select(Appointment).order_by(Appointment.starts_at)):
+        local = appointment.starts_at.astimezone(LONDON)
+        booked.setdefault((appointment.department.code, local.date()), []).append(
+            (local.strftime("%H:%M"), appointment.duration_minutes)
+        )
+    return booked
+
+
+def _seed_at(app: Flask, moment: datetime) -> Result:
+    with time_machine.travel(moment, tick=False):
+        result = run(app, "seed-demo")
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    return result
+
+
+TOMORROW = TRIAL_DAY + timedelta(days=1)
+TOMORROW_GM = [(f"{7 + n // 2:02d}:{30 * (n % 2):02d}", 15) for n in range(8)]
+TOMORROW_PED = [(f"{(7 * 60 + 40 * n) // 60:02d}:{(40 * n) % 60:02d}", 20) for n in range(8)]
+
+
+def test_it_books_the_demo_day_from_the_next_slot_after_8_in_the_morning(app: Flask) -> None:
+    _seed_at(app, _at(8, 0))
+
+    booked = _booked()
+    # Every second slot from the first one after now (GM: 15-minute slots, PED: 20-minute).
+    assert booked[("GM", TRIAL_DAY)] == [
+        ("08:15", 15),
+        ("08:45", 15),
+        ("09:15", 15),
+        ("09:45", 15),
+        ("10:15", 15),
+        ("10:45", 15),
+        ("11:15", 15),
+        ("11:45", 15),
+    ]
+    assert booked[("PED", TRIAL_DAY)][:3] == [("08:20", 20), ("09:00", 20), ("09:40", 20)]
+    assert len(booked[("PED", TRIAL_DAY)]) == 8
+    assert booked[("GM", TOMORROW)] == TOMORROW_GM
+    assert booked[("PED", TOMORROW)] == TOMORROW_PED
+    assert set(booked) == {
+        ("GM", TRIAL_DAY),
+        ("PED", TRIAL_DAY),
+        ("GM", TOMORROW),
+        ("PED", TOMORROW),
+    }
+
+
+def test_it_books_the_rest_of_the_evening_at_19_45_and_nothing_in_the_past(app: Flask) -> None:
+    _seed_at(app, _at(19, 45))
+
+    booked = _booked()
+    # Through the end of the demo opening hours (23:00): the last visit ends by then.
+    assert booked[("GM", TRIAL_DAY)] == [
+        ("20:00", 15),
+        ("20:30", 15),
+        ("21:00", 15),
+        ("21:30", 15),
+        ("22:00", 15),
+        ("22:30", 15),
+    ]
+    assert booked[("PED", TRIAL_DAY)] == [
+        ("20:00", 20),
+        ("20:40", 20),
+        ("21:20", 20),
+        ("22:00", 20),
+        ("22:40", 20),
+    ]
+    assert booked[("GM", TOMORROW)] == TOMORROW_GM
+    assert booked[("PED", TOMORROW)] == TOMORROW_PED
+
+
+def test_it_books_tomorrow_when_seeded_at_23_50(app: Flask) -> None:
+    result = _seed_at(app, _at(23, 50))
+
+    booked = _booked()
+    assert set(booked) == {("GM", TOMORROW), ("PED", TOMORROW)}
+    assert booked[("GM", TOMORROW)] == TOMORROW_GM
+    assert booked[("PED", TOMORROW)] == TOMORROW_PED
+    assert "16 appointments" in result.output
+
+
+def test_it_books_valid_appointments_for_different_patients(app: Flask) -> None:
+    _seed_at(app, _at(8, 0))
+
     appointments = list(db.session.scalars(select(Appointment)))
-    assert len(appointments) == 16
+    assert len(appointments) == 32
+    # Each patient at most once; the demo clinician sees General Medicine only.
+    assert len({appointment.patient_id for appointment in appointments}) == 32
     for appointment in appointments:
-        assert day_start <= appointment.starts_at < day_start + timedelta(days=1)
         assert appointment.status == "booked"
+        assert appointment.starts_at > _at(8, 0)
         assert appointment.ends_at == appointment.starts_at + timedelta(
             minutes=appointment.duration_minutes
         )
-    codes = {appointment.department_id for appointment in appointments}
-    assert len(codes) == 2
+        has_clinician = appointment.clinician_id is not None
+        assert has_clinician == (appointment.department.code == "GM")
+    # Booked through the appointment service: each one is on the audit trail.
+    assert (
+        db.session.scalar(select(func.count()).where(AuditLog.action == "appointment.book")) == 32
+    )
+
+
+@pytest.mark.parametrize(("hour", "minute"), [(8, 0), (19, 45), (23, 50)])
+def test_it_adds_nothing_when_seeded_again_later_the_same_day(
+    app: Flask, hour: int, minute: int
+) -> None:
+    _seed_at(app, _at(hour, minute))
+    before = _table_counts()
+
+    result = _seed_at(app, _at(hour, minute) + timedelta(minutes=5))
+
+    assert _table_counts() == before
+    assert "0 appointments" in result.output
+
+
+def test_it_books_only_the_new_tomorrow_when_seeded_again_the_next_day(app: Flask) -> None:
+    _seed_at(app, _at(8, 0))
+    before = _booked()
+
+    _seed_at(app, _at(9, 0, TOMORROW))
+
+    booked = _booked()
+    day_after = TOMORROW + timedelta(days=1)
+    # Yesterday's and today's days stay as they were; the day after tomorrow is added.
+    assert {key: value for key, value in booked.items() if key[1] != day_after} == before
+    assert booked[("GM", day_after)] == TOMORROW_GM
+    # The new day goes to patients without an appointment that day (the first ones again).
+    patients = {
+        appointment.patient.mrn
+        for appointment in db.session.scalars(select(Appointment))
+        if appointment.starts_at.astimezone(LONDON).date() == day_after
+    }
+    assert len(patients) == 16
+
+
+def test_it_books_no_more_appointments_than_there_are_patients(app: Flask) -> None:
+    with time_machine.travel(_at(8, 0), tick=False):
+        result = run(app, "seed-demo", "--patients", "5")
+
+    assert result.exit_code == 0, result.output
+    assert _count(Appointment) == 5
+    assert len({a.patient_id for a in db.session.scalars(select(Appointment))}) == 5
 
 
 def test_it_adds_nothing_when_seeded_twice(app: Flask) -> None:
@@ -201,3 +338,62 @@ def test_it_gives_demo_logins_that_work(
     assert f"({role.title() if role != 'admin' else 'Administrator'})" in dashboard.get_data(
         as_text=True
     )
+
+
+# ------------------------------------------------------------------ demo-logins
+
+
+def test_it_prints_the_demo_logins_in_development(app: Flask) -> None:
+    run(app, "seed-demo")
+    app.config["APP_ENV"] = "development"
+
+    result = run(app, "demo-logins")
+
+    assert result.exit_code == 0, result.output
+    for role, username, password in DEMO_LOGINS:
+        assert any(
+            role in line and f"{username} / {password}" in line
+            for line in result.output.splitlines()
+        ), f"{role} login not printed"
+
+
+def test_it_prints_the_same_logins_as_seed_demo(app: Flask) -> None:
+    seeded = run(app, "seed-demo").output
+
+    printed = run(app, "demo-logins").output
+
+    assert printed.strip() in seeded
+
+
+def test_it_never_prints_a_password_that_is_no_longer_the_demo_one(app: Flask) -> None:
+    run(app, "seed-demo")
+    admin = find_user_by_username("admin")
+    assert admin is not None
+    admin.password_hash = hash_password("a-real-secret-1")
+    db.session.commit()
+
+    result = run(app, "demo-logins")
+
+    assert result.exit_code == 0, result.output
+    assert "admin-demo-123" not in result.output
+    assert "a-real-secret-1" not in result.output
+    assert "admin: password changed" in result.output
+    assert "reception / reception-demo-1" in result.output
+
+
+def test_it_says_when_the_demo_accounts_are_not_there_yet(app: Flask) -> None:
+    result = run(app, "demo-logins")
+
+    assert result.exit_code == 0, result.output
+    assert "-demo-" not in result.output
+    assert "reception: not created yet" in result.output
+
+
+def test_it_refuses_to_print_demo_logins_in_production(app: Flask) -> None:
+    run(app, "seed-demo")
+    app.config["APP_ENV"] = "production"
+
+    result = run(app, "demo-logins")
+
+    assert result.exit_code != 0
+    assert "-demo-" not in result.output

@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-user, seed-demo and worker."""
+"""Flask CLI commands: create-user, seed-demo, demo-logins and worker."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from webapp import clock
 from webapp.appointments.models import Appointment
+from webapp.appointments.services import book_appointment
 from webapp.auth.models import ROLES, User
-from webapp.auth.services import create_user, find_user_by_username
+from webapp.auth.services import create_user, find_user_by_username, password_matches
+from webapp.database import utcnow
 from webapp.departments.models import Department
-from webapp.departments.services import add_service_point, create_department
+from webapp.departments.services import WEEKDAYS, add_service_point, create_department
 from webapp.domain_errors import DomainError, ValidationFailed
 from webapp.extensions import db
 from webapp.patients.models import Patient
@@ -22,6 +24,7 @@ from webapp.patients.models import Patient
 def init_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(demo_logins_command)
     app.cli.add_command(worker_command)
 
 
@@ -75,9 +78,13 @@ DEMO_USERS = (
     ("clinician", "Dr Chidi Okafor", "clinician", "clinician-demo-1"),
     ("admin", "Alex Admin", "admin", "admin-demo-123"),
 )
-_DEMO_HOURS = {
-    day: [["07:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-}
+# Open every day until 23:00 — obviously a demo, so a trial in the evening still has a clinic
+# day ahead of it. The end of the day is 23:00, not midnight, so the end-of-day close can run.
+_DEMO_HOURS = {day: [["07:00", "23:00"]] for day in WEEKDAYS}
+# The departments that get demo appointments, and whether the demo clinician sees them.
+_DEMO_BOOKED = (("GM", True), ("PED", False))
+# Per department and day: every second slot, at most this many appointments.
+_DEMO_APPOINTMENTS_PER_DAY = 8
 DEMO_DEPARTMENTS = (
     ("GM", "General Medicine", 15, _DEMO_HOURS, True, ("Room 1", "Room 2", "Room 3")),
     ("PED", "Paediatrics", 20, _DEMO_HOURS, True, ("Room 4", "Room 5")),
@@ -165,8 +172,13 @@ def _demo_patients(count: int) -> list[dict[str, object]]:
 
 @click.command("seed-demo")
 @click.option("--patients", "patient_count", type=click.IntRange(0, 500), default=36)
-def seed_demo_command(patient_count: int) -> None:
-    """Add demo departments, staff, patients and today's appointments (safe to run twice)."""
+@click.option(
+    "--logins/--no-logins",
+    default=True,
+    help="Print the demo logins afterwards (`make run` prints them itself on every start).",
+)
+def seed_demo_command(patient_count: int, logins: bool) -> None:
+    """Add demo departments, staff, patients and appointments from now on (safe to run twice)."""
     if current_app.config["APP_ENV"] == "production":
         # Demo accounts with published passwords must never reach a real installation.
         raise click.ClickException(
@@ -183,16 +195,43 @@ def seed_demo_command(patient_count: int) -> None:
     departments = _seed_departments(created)
     users = _seed_users(created)
     patients = _seed_patients(patient_count, created)
-    created["appointments"] = _seed_todays_appointments(
-        patients[: min(len(patients), 16)], departments, users["clinician"]
-    )
+    created["appointments"] = _seed_appointments(patients, departments, users["clinician"])
     db.session.commit()
 
     summary = ", ".join(f"{count} {what}" for what, count in created.items())
     click.echo(f"Demo data ready (added {summary}).")
+    if logins:
+        _echo_demo_logins()
+
+
+@click.command("demo-logins")
+def demo_logins_command() -> None:
+    """Print the demo accounts' logins (development only; `make run` shows them on each start)."""
+    if current_app.config["APP_ENV"] != "development":
+        raise click.ClickException(
+            "demo-logins prints only with APP_ENV=development: a real installation has no "
+            "demo accounts."
+        )
+    _echo_demo_logins()
+
+
+def _echo_demo_logins() -> None:
+    """The fixed demo accounts' logins, each only while it still works with its demo password.
+
+    Only the published demo passwords of ``DEMO_USERS`` are ever printed: an account that is
+    missing, deactivated or whose password was changed is named without one.
+    """
     click.echo("Demo logins (username / password):")
     for username, _, role, password in DEMO_USERS:
-        click.echo(f"  {role:<13} {username} / {password}")
+        user = find_user_by_username(username)
+        if user is None:
+            click.echo(f"  {role:<13} {username}: not created yet (run: make seed)")
+        elif user.role != role or not user.active:
+            click.echo(f"  {role:<13} {username}: changed since the demo was seeded")
+        elif not password_matches(password, user.password_hash):
+            click.echo(f"  {role:<13} {username}: password changed since the demo was seeded")
+        else:
+            click.echo(f"  {role:<13} {username} / {password}")
     click.echo(DEMO_DATA_WARNING)
 
 
@@ -248,46 +287,90 @@ def _seed_patients(count: int, created: dict[str, int]) -> list[Patient]:
     return patients
 
 
-def _seed_todays_appointments(
+def _seed_appointments(
     patients: list[Patient], departments: dict[str, Department], clinician: User
 ) -> int:
-    """Today's appointments: GM every 20 minutes with the demo clinician, PED without one.
+    """Appointments from the next slot after now through the rest of today, and tomorrow's.
 
-    A patient who already has an appointment today gets no second one, so the
-    command can run again (even on a later day, when it books that day).
+    In each booked demo department, every second slot (the department's slot length,
+    counted from its opening time) from the first one after now, up to
+    ``_DEMO_APPOINTMENTS_PER_DAY`` a day; tomorrow's from its opening. A department that
+    already has an appointment on a day gets none added that day, so running the command
+    again books nothing twice (on a later day it books that day's tomorrow). Each patient
+    gets at most one appointment per run, and none on a day they already have one.
+    They are booked through the appointment service, so each is a valid booking.
     """
+    now = utcnow()
     today = clock.today()
-    day_start, day_end = clock.day_bounds(today)
+    used: set[int] = set()
     added = 0
-    for index, patient in enumerate(patients):
-        already = db.session.scalar(
-            select(Appointment.id).where(
-                Appointment.patient_id == patient.id,
+    for day in (today, today + timedelta(days=1)):
+        day_start, day_end = clock.day_bounds(day)
+        busy = set(
+            db.session.scalars(
+                select(Appointment.patient_id).where(
+                    Appointment.starts_at >= day_start, Appointment.starts_at < day_end
+                )
+            )
+        )
+        for code, with_clinician in _DEMO_BOOKED:
+            department = departments[code]
+            if _has_appointments(department, day_start, day_end):
+                continue
+            free = (p for p in patients if p.id not in used and p.id not in busy)
+            for starts_at, patient in zip(_demo_slots(department, day, now), free, strict=False):
+                book_appointment(
+                    patient_id=patient.id,
+                    department_id=department.id,
+                    starts_at=starts_at,
+                    duration_minutes=department.default_service_minutes,
+                    clinician_id=clinician.id if with_clinician else None,
+                    reason="Follow-up" if added % 3 else "New complaint",
+                    actor=None,
+                )
+                used.add(patient.id)
+                added += 1
+    return added
+
+
+def _has_appointments(department: Department, day_start: datetime, day_end: datetime) -> bool:
+    return (
+        db.session.scalar(
+            select(Appointment.id)
+            .where(
+                Appointment.department_id == department.id,
                 Appointment.starts_at >= day_start,
                 Appointment.starts_at < day_end,
             )
+            .limit(1)
         )
-        if already is not None:
-            continue
-        in_gm = index % 2 == 0
-        slot = index // 2
-        starts_at = datetime.combine(today, time(8, 0), clock.hospital_zone()) + timedelta(
-            minutes=20 * slot
+        is not None
+    )
+
+
+def _demo_slots(department: Department, day: date, after: datetime) -> list[datetime]:
+    """Every second slot of ``day``'s opening hours that starts after ``after`` (capped).
+
+    A department open at all hours counts its slots from midnight. Wall-clock times that do
+    not exist on that day (clocks going forward) are skipped.
+    """
+    minutes = department.default_service_minutes
+    if department.opening_hours is None:
+        intervals = [["00:00", "24:00"]]
+    else:
+        intervals = department.opening_hours.get(WEEKDAYS[day.weekday()], [])
+    slots: list[datetime] = []
+    for opens, closes in intervals:
+        wall = datetime.combine(day, time.fromisoformat(opens))
+        # "24:00" is the end of the day, which time() cannot hold.
+        end = datetime.combine(day, time.min) + timedelta(
+            hours=int(closes[:2]), minutes=int(closes[3:])
         )
-        if not in_gm:
-            starts_at += timedelta(minutes=10)
-        duration = 20 if in_gm else 30
-        db.session.add(
-            Appointment(
-                patient_id=patient.id,
-                department_id=departments["GM" if in_gm else "PED"].id,
-                clinician_id=clinician.id if in_gm else None,
-                starts_at=starts_at,
-                duration_minutes=duration,
-                ends_at=starts_at + timedelta(minutes=duration),
-                reason="Follow-up" if index % 3 else "New complaint",
-                status="booked",
-            )
-        )
-        added += 1
-    return added
+        ahead: list[datetime] = []
+        while wall + timedelta(minutes=minutes) <= end:
+            moment = clock.from_local(wall)
+            if moment is not None and moment > after:
+                ahead.append(moment)
+            wall += timedelta(minutes=minutes)
+        slots.extend(ahead[::2])
+    return slots[:_DEMO_APPOINTMENTS_PER_DAY]
