@@ -26,6 +26,7 @@ NAVIGATION = (
     NavItem("Workstation", "queue.workstation", ("clinician", "admin")),
     NavItem("Patients", "patients.search", ("receptionist", "clinician", "admin")),
     NavItem("Appointments", "appointments.day", ("receptionist", "clinician", "admin")),
+    NavItem("Screens", "display.index", ("receptionist", "clinician", "admin")),
     NavItem("Staff", "admin.users", ("admin",)),
     NavItem("Departments", "admin.departments_list", ("admin",)),
     NavItem("Audit log", "audit.log", ("admin",)),

@@ -10,11 +10,7 @@
   var REQUEST_TIMEOUT_MS = 5000; // a server that hangs counts as a failed poll
   var FAILURES_FOR_BANNER = 2;   // one lost poll is a blip; two in a row are an outage
   var HIGHLIGHT_MS = 8000;
-  var CHIME_MS = 1300;           // the chime plays before the words
   var GAP_MS = 600;              // a short pause between two announcements
-  // Only if a browser never fires `end` or `error` (a known engine bug) does the queue move on
-  // without it; far longer than any announcement takes.
-  var STUCK_UTTERANCE_MS = 20000;
 
   var root = document.getElementById("display");
   if (!root) {
@@ -28,7 +24,7 @@
   var audio = null;
   var announcements = [];
   var announcing = false;
-  var currentUtterance = null; // kept referenced so the engine cannot drop its `end` event
+  var sound = window.HospitalQueue.sound;
 
   // The newest call already on screen when the page loaded is not announced again.
   function newestShownId() {
@@ -72,35 +68,7 @@
     });
   }
 
-  // ------------------------------------------------------------------ sound and speech
-  function tone(frequency, start, length) {
-    var oscillator = audio.createOscillator();
-    var gain = audio.createGain();
-    oscillator.type = "sine";
-    oscillator.frequency.value = frequency;
-    gain.gain.setValueAtTime(0.0001, start);
-    gain.gain.exponentialRampToValueAtTime(0.3, start + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, start + length);
-    oscillator.connect(gain);
-    gain.connect(audio.destination);
-    oscillator.start(start);
-    oscillator.stop(start + length + 0.05);
-  }
-
-  function chime() {
-    // A two-tone "ding-dong" synthesised with the Web Audio API (no sound file to load).
-    if (!audio) {
-      return;
-    }
-    try {
-      var now = audio.currentTime + 0.02;
-      tone(880, now, 0.7);         // A5
-      tone(659.25, now + 0.4, 0.9); // E5
-    } catch (error) {
-      // No sound device: the words are still spoken.
-    }
-  }
-
+  // ------------------------------------------------------------------ sound and speech (sound.js)
   function announceNext() {
     var text = announcements.shift();
     if (!text) {
@@ -108,35 +76,7 @@
       return;
     }
     announcing = true;
-    chime();
-    window.setTimeout(function () { speak(text); }, CHIME_MS);
-  }
-
-  function speak(text) {
-    var synth = window.speechSynthesis;
-    if (!synth || typeof window.SpeechSynthesisUtterance === "undefined") {
-      window.setTimeout(announceNext, GAP_MS);
-      return;
-    }
-    var finished = false;
-    var stuck = null;
-    var utterance = new window.SpeechSynthesisUtterance(text);
-    function finish() {
-      if (finished) {
-        return;
-      }
-      finished = true;
-      window.clearTimeout(stuck);
-      currentUtterance = null;
-      window.setTimeout(announceNext, GAP_MS);
-    }
-    utterance.lang = document.documentElement.lang || "en";
-    utterance.rate = 0.9;
-    utterance.addEventListener("end", finish);
-    utterance.addEventListener("error", finish);
-    currentUtterance = utterance;
-    stuck = window.setTimeout(finish, STUCK_UTTERANCE_MS);
-    synth.speak(utterance);
+    sound.announce(audio, text, function () { window.setTimeout(announceNext, GAP_MS); });
   }
 
   function announce(text) {
@@ -179,17 +119,7 @@
     }
     started = true;
     byId("start-overlay").hidden = true;
-    var AudioContextClass = window.AudioContext || window.webkitAudioContext;
-    if (AudioContextClass) {
-      try {
-        audio = new AudioContextClass();
-        if (audio.state === "suspended" && audio.resume) {
-          audio.resume().catch(function () {});
-        }
-      } catch (error) {
-        audio = null;
-      }
-    }
+    audio = sound.audioContext();
     var page = document.documentElement;
     if (page.requestFullscreen && !document.fullscreenElement) {
       try {

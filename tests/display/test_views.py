@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from flask.testing import FlaskClient
 
-from tests.factories import DepartmentFactory, ServicePointFactory
+from tests.conftest import sign_in
+from tests.factories import DepartmentFactory, ServicePointFactory, UserFactory
 from tests.public_screens import (
     BORN,
     FIRST,
@@ -118,17 +120,18 @@ def test_the_state_has_the_documented_shape(
     assert set(state) == {"version", "html", "calls", "now"}
     assert response.headers["ETag"] == f'"{state["version"]}"'
     assert datetime.fromisoformat(state["now"]).tzinfo == UTC
-    # What to say for each call, newest first; the recall is said again.
-    recall, first_call = state["calls"]
+    # One line per ticket: its latest call, the recall, with the words to say again.
+    (recall,) = state["calls"]
     assert set(recall) == {"id", "say"}
-    assert recall["id"] > first_call["id"]
     spelled = " ".join(ticket.number.replace("-", ""))
-    assert recall["say"] == first_call["say"] == f"Ticket {spelled}, please go to Room 1"
-    # The same calls, drawn: the newest is the recall, marked as such, with its time.
+    assert recall["say"] == f"Ticket {spelled}, please go to Room 1"
+    # The same call, drawn: marked as a recall, with its time.
     html = state["html"]
-    assert numbers_in(html) == [ticket.number, ticket.number]
+    assert numbers_in(html) == [ticket.number]
     assert f'data-event-id="{recall["id"]}"' in html and "Called again" in html
-    assert re.search(r'class="recent-time">\d\d:\d\d · again<', html)
+    assert re.search(
+        r'class="recent-time">\d\d:\d\d</time>\s*<span class="recent-recall">again<', html
+    )
     assert "<script" not in html and "style=" not in html
 
 
@@ -136,15 +139,15 @@ def test_it_says_reception_for_a_call_without_a_room() -> None:
     from webapp.queue.state import Call
 
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    assert Call(1, "LAB-007", None, at, False).announcement == (
+    assert Call(1, "LAB-007", None, at, False, 0, "called").announcement == (
         "Ticket L A B 0 0 7, please go to Reception"
     )
-    assert Call(2, "GM-014", "Room 3", at, True).announcement == (
+    assert Call(2, "GM-014", "Room 3", at, True, 1, "called").announcement == (
         "Ticket G M 0 1 4, please go to Room 3"
     )
 
 
-def test_it_keeps_only_the_last_five_calls(
+def test_it_keeps_only_the_last_five_tickets(
     client: FlaskClient, department: Department, room: ServicePoint, receptionist: User
 ) -> None:
     for _ in range(7):
@@ -206,3 +209,205 @@ def test_it_never_shows_a_name_birth_date_or_phone(
     assert ticket.number in page and ticket.number in state
     assert_no_phi(page)
     assert_no_phi(state)
+
+
+# ------------------------------------------------------------ one line per ticket
+
+
+def recalls_in(html: str) -> list[str]:
+    """Each line's recall mark ('' for a first call)."""
+    lines = re.findall(r'<li class="recent-call.*?</li>', html, flags=re.DOTALL)
+    marks = [re.search(r'class="recent-recall">([^<]+)<', line) for line in lines]
+    return [mark.group(1) if mark else "" for mark in marks]
+
+
+def now_number(html: str) -> str:
+    found = re.search(r'id="now-number" class="now-number[^"]*">([^<]+)<', html)
+    assert found is not None
+    return found.group(1)
+
+
+def recall(ticket: Ticket, actor: User) -> None:
+    queue.override_ticket(ticket.id, action="recall", actor=actor)
+    db.session.commit()
+
+
+def test_it_shows_one_line_per_ticket_with_its_latest_call_and_recalls_marked(
+    client: FlaskClient, department: Department, room: ServicePoint, receptionist: User
+) -> None:
+    other_room = ServicePointFactory(department=department, name="Room 2")
+    db.session.commit()
+    first, second = (check_in_patient(department, receptionist) for _ in range(2))
+    call(room)
+    call(other_room)
+    recall(first, receptionist)
+    recall(first, receptionist)
+
+    state = client.get("/display/GM/state.json").get_json()
+    html = state["html"]
+
+    # The recalled ticket once, on top (its latest call is the newest), marked with its count.
+    assert numbers_in(html) == [first.number, second.number]
+    assert rooms_in(html) == ["Room 1", "Room 2"]
+    assert recalls_in(html) == ["again ×2", ""]
+    assert now_number(html) == first.number
+    assert "Called again ×2" in html
+    # The poll says the latest call of each ticket, the newest first.
+    assert [call["id"] for call in state["calls"]] == sorted(
+        (call["id"] for call in state["calls"]), reverse=True
+    )
+    assert len(state["calls"]) == 2
+
+    recall(second, receptionist)
+    html = client.get("/display/GM/state.json").get_json()["html"]
+    assert numbers_in(html) == [second.number, first.number]
+    assert recalls_in(html) == ["again", "again ×2"]
+
+
+def test_the_last_five_are_five_tickets_however_often_they_were_recalled(
+    client: FlaskClient, department: Department, room: ServicePoint, receptionist: User
+) -> None:
+    numbers = []
+    for _ in range(6):
+        ticket = check_in_patient(department, receptionist)
+        call(room)
+        recall(ticket, receptionist)
+        queue.transition_ticket(ticket.id, status="no_show", actor=None)
+        db.session.commit()
+        numbers.append(ticket.number)
+
+    html = client.get("/display/GM/state.json").get_json()["html"]
+
+    assert numbers_in(html) == numbers[::-1][:5]
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [
+        ("start", "complete"),
+        ("no_show",),
+        ("return_to_queue",),
+        ("skip",),
+    ],
+)
+def test_a_finished_or_returned_ticket_leaves_now_calling_but_stays_in_the_last_calls(
+    client: FlaskClient,
+    department: Department,
+    room: ServicePoint,
+    receptionist: User,
+    admin: User,
+    moves: tuple[str, ...],
+) -> None:
+    ticket = check_in_patient(department, receptionist)
+    call(room)
+    for move in moves:
+        queue.apply_move(ticket.id, move, actor=admin, reason="Stepped out")
+        db.session.commit()
+
+    html = client.get("/display/GM/state.json").get_json()["html"]
+
+    assert now_number(html) == "—"
+    assert 'id="now-card" class="now-card is-empty"' in html
+    assert "Please wait to be called" in html
+    assert numbers_in(html) == [ticket.number]
+
+
+def test_a_transferred_ticket_leaves_now_calling(
+    client: FlaskClient, department: Department, room: ServicePoint, receptionist: User
+) -> None:
+    elsewhere = DepartmentFactory(code="LAB", name="Laboratory")
+    db.session.commit()
+    ticket = check_in_patient(department, receptionist)
+    call(room)
+    queue.override_ticket(
+        ticket.id, action="transfer", actor=receptionist, department_id=elsewhere.id
+    )
+    db.session.commit()
+
+    html = client.get("/display/GM/state.json").get_json()["html"]
+
+    assert now_number(html) == "—"
+    assert numbers_in(html) == [ticket.number]
+
+
+def test_a_patient_in_service_is_still_now_calling(
+    client: FlaskClient, department: Department, room: ServicePoint, receptionist: User
+) -> None:
+    ticket = check_in_patient(department, receptionist)
+    call(room)
+    queue.transition_ticket(ticket.id, status="in_service", actor=None)
+    db.session.commit()
+
+    page = client.get("/display/GM").get_data(as_text=True)
+
+    assert now_number(page) == ticket.number
+    assert re.search(r'id="now-room" class="now-room[^"]*">Room 1<', page)
+
+
+def test_a_new_call_after_a_finished_visit_is_now_calling(
+    client: FlaskClient, department: Department, room: ServicePoint, receptionist: User
+) -> None:
+    first, second = (check_in_patient(department, receptionist) for _ in range(2))
+    call(room)
+    queue.transition_ticket(first.id, status="no_show", actor=None)
+    db.session.commit()
+    call(room)
+
+    html = client.get("/display/GM/state.json").get_json()["html"]
+
+    assert now_number(html) == second.number
+    assert numbers_in(html) == [second.number, first.number]
+
+
+def test_long_numbers_and_room_names_get_a_smaller_size(
+    client: FlaskClient, department: Department, receptionist: User
+) -> None:
+    long_room = ServicePointFactory(
+        department=department, name="Cardiology outpatient consulting room 12B"
+    )
+    db.session.commit()
+    check_in_patient(department, receptionist)
+    call(long_room)
+
+    html = client.get("/display/GM/state.json").get_json()["html"]
+
+    assert 'class="now-room is-very-long"' in html
+    assert 'class="recent-room is-very-long"' in html
+
+
+# ------------------------------------------------------------ the staff list of screens
+
+
+def test_the_screens_page_asks_an_anonymous_visitor_to_sign_in(
+    client: FlaskClient, department: Department
+) -> None:
+    response = client.get("/displays")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("role", ["receptionist", "clinician", "admin"])
+def test_every_staff_role_sees_every_active_departments_screen(
+    client: FlaskClient, department: Department, role: str
+) -> None:
+    DepartmentFactory(code="LAB", name="Laboratory")
+    DepartmentFactory(code="OLD", name="Closed Ward", active=False)
+    user = UserFactory(username=f"{role}-screens", role=role)
+    db.session.commit()
+    sign_in(client, user)
+
+    response = client.get("/displays")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'href="/display/GM"' in page and 'href="/display/LAB"' in page
+    assert "/display/OLD" not in page and "Closed Ward" not in page
+    assert "http://localhost/display/GM" in page  # the address to type on the TV's computer
+    # The sound test: the chime and a test call, from static scripts (the CSP allows no other).
+    assert 'id="sound-test"' in page
+    assert 'data-say="This is a sound test. Ticket G M 0 1 4, please go to Room 3."' in page
+    assert 'src="/static/js/sound.js"' in page and 'src="/static/js/displays.js"' in page
+    assert "<script>" not in page
+    # The navigation leads here.
+    assert re.search(r'<a[^>]+href="/displays"[^>]*>\s*Screens', page)

@@ -1,6 +1,7 @@
-"""The waiting-room display (``/display/<CODE>``) and the state it polls.
+"""The waiting-room display (``/display/<CODE>``), the state it polls, and the staff page that
+lists every department's display (``/displays``).
 
-Public: no sign-in, GET only. It shows ticket numbers, rooms and how many are
+The display is public: no sign-in, GET only. It shows ticket numbers, rooms and how many are
 waiting — never a name, a date of birth or a phone number (DOMAIN.md, Privacy).
 
 The server renders the screen's live part once, with one partial
@@ -22,13 +23,17 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from webapp import clock
+from webapp.auth.permissions import role_required
+from webapp.auth.roles import STAFF
 from webapp.database import utcnow
 from webapp.departments.models import Department
-from webapp.departments.services import get_department_by_code
+from webapp.departments.services import get_department_by_code, list_departments
 from webapp.domain_errors import NotFound
+from webapp.links import public_url_for
 from webapp.queue.state import Call, count_waiting, recent_calls
 
-bp = Blueprint("display", __name__, url_prefix="/display")
+# No url_prefix: the staff list lives at /displays, next to the screens at /display/<CODE>.
+bp = Blueprint("display", __name__)
 
 STATE_TEMPLATE = "display/_state.html"
 
@@ -41,7 +46,10 @@ class DisplayState:
 
     @property
     def newest(self) -> Call | None:
-        return self.calls[0] if self.calls else None
+        """The newest call, under "now calling" only while its patient is still answering it: a
+        finished visit (or a no-show, a transfer, a return to the queue) leaves the panel."""
+        newest = self.calls[0] if self.calls else None
+        return newest if newest is not None and newest.is_current else None
 
 
 def _active_department(code: str) -> Department:
@@ -75,7 +83,7 @@ def _not_cached(response: Response) -> Response:
     return response
 
 
-@bp.get("/<code>")
+@bp.get("/display/<code>")
 def show(code: str) -> Response:
     state = display_state(_active_department(code))
     fragment, version = _render(state)
@@ -92,7 +100,7 @@ def show(code: str) -> Response:
     return _not_cached(current_app.make_response(html))
 
 
-@bp.get("/<code>/state.json")
+@bp.get("/display/<code>/state.json")
 def state(code: str) -> Response:
     """The rendered fragment and what to say for each call in it; 304 while unchanged."""
     current = display_state(_active_department(code))
@@ -110,3 +118,21 @@ def state(code: str) -> Response:
         )
     response.set_etag(version)
     return _not_cached(response)
+
+
+def sound_test_sentence() -> str:
+    """What the staff page's sound test says after the chime: an example call, in the words the
+    screens use (Call.announcement)."""
+    example = Call(0, "GM-014", "Room 3", utcnow(), recall=False, recalls=0, ticket_status="called")
+    return f"This is a sound test. {example.announcement}."
+
+
+@bp.get("/displays")
+@role_required(*STAFF)
+def index() -> str:
+    """Every active department's screen, to open on the TV's computer, and a sound test."""
+    screens = [
+        (department, public_url_for("display.show", code=department.code))
+        for department in list_departments(active_only=True)
+    ]
+    return render_template("display/index.html", screens=screens, sound_test=sound_test_sentence())
