@@ -388,6 +388,8 @@ def test_it_lists_the_queue_in_serving_order_with_positions_and_estimates(
     assert [t["position"] for t in body["waiting"]] == [1, 2, 3]
     # 10 minutes a patient, one room serving (none signed in): 0, 10, 20
     assert [t["estimated_wait_minutes"] for t in body["waiting"]] == [0, 10, 20]
+    # No visit done yet: the typical visit is the default (also under its former name).
+    assert body["typical_visit_minutes"] == body["mean_service_minutes"] == 10
     assert body["called"] == body["in_service"] == []
     assert body["generated_at"] == "2026-03-02T09:02:00+00:00"
     assert all(set(t) == TICKET_FIELDS for t in body["waiting"])

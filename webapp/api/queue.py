@@ -109,7 +109,9 @@ def current_queue(query: QueueCurrentQuery) -> Response:
                 "called": [_ticket_json(ticket, None) for ticket in queue.called],
                 "in_service": [_ticket_json(ticket, None) for ticket in queue.in_service],
                 "generated_at": queue.generated_at,
-                "mean_service_minutes": queue.mean_service_minutes,
+                "typical_visit_minutes": queue.typical_visit_minutes,
+                # The field's old name, kept for clients written against it.
+                "mean_service_minutes": queue.typical_visit_minutes,
                 "active_service_points": queue.active_service_points,
             }
         ).model_dump(mode="json")

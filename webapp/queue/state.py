@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -29,6 +30,11 @@ PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
 ACTIVE_SERVICE_POINT_WINDOW = timedelta(minutes=30)
 # How many of the newest calls the waiting-room display lists.
 RECENT_CALLS = 5
+# The typical visit: the median of this many of today's newest completed visits, once at
+# least TYPICAL_VISIT_MIN_SAMPLE are done, kept within these multiples of the default.
+TYPICAL_VISIT_SAMPLE = 20
+TYPICAL_VISIT_MIN_SAMPLE = 3
+TYPICAL_VISIT_BOUNDS = (0.5, 3.0)
 CALL_ACTIONS = ("call", "recall")
 
 _priority_rank = case(PRIORITY_RANK, value=Ticket.priority)
@@ -80,23 +86,35 @@ def is_late(ticket: Ticket) -> bool:
 # ---------------------------------------------------------- the queue state
 
 
-def mean_service_minutes(department: Department, day: date) -> float:
-    """Today's mean service time (started → ended) of completed tickets, else the default."""
-    durations: list[float] = [
+def typical_visit_minutes(department: Department, day: date) -> float:
+    """The department's typical visit (DOMAIN.md "Wait estimate"): the median length
+    (started → ended) of its last 20 visits completed on ``day``, kept between half and three
+    times its default service minutes; the default itself until 3 visits are done.
+
+    The median and the bounds keep a run of very short (or very long) visits from telling
+    the patients in line a wait nobody will see. Reads at most 20 rows.
+    """
+    default = float(department.default_service_minutes)
+    durations = [
         (ended - started).total_seconds() / 60
         for started, ended in db.session.execute(
-            select(Ticket.started_at, Ticket.ended_at).where(
+            select(Ticket.started_at, Ticket.ended_at)
+            .where(
                 Ticket.department_id == department.id,
                 Ticket.service_day == day,
                 Ticket.status == "completed",
                 Ticket.started_at.is_not(None),
                 Ticket.ended_at.is_not(None),
             )
+            .order_by(Ticket.ended_at.desc(), Ticket.id.desc())
+            .limit(TYPICAL_VISIT_SAMPLE)
         )
     ]
-    if not durations:
-        return float(department.default_service_minutes)
-    return sum(durations) / len(durations)
+    if len(durations) < TYPICAL_VISIT_MIN_SAMPLE:
+        return default
+    low, high = default * TYPICAL_VISIT_BOUNDS[0], default * TYPICAL_VISIT_BOUNDS[1]
+    median = float(statistics.median(durations))
+    return min(max(median, low), high)
 
 
 def active_service_points(department: Department) -> int:
@@ -124,9 +142,9 @@ def active_service_points(department: Department) -> int:
     return max(1, len(signed_in | recently_calling))
 
 
-def estimate_minutes(ahead: int, mean_minutes: float, points: int) -> int:
-    """tickets ahead × mean service minutes ÷ serving rooms, rounded up."""
-    return math.ceil(ahead * mean_minutes / max(points, 1))
+def estimate_minutes(ahead: int, typical_minutes: float, points: int) -> int:
+    """tickets ahead × typical visit minutes ÷ serving rooms, rounded up."""
+    return math.ceil(ahead * typical_minutes / max(points, 1))
 
 
 @dataclass(frozen=True)
@@ -144,7 +162,7 @@ class QueueState:
     called: list[Ticket]
     in_service: list[Ticket]
     generated_at: datetime
-    mean_service_minutes: float
+    typical_visit_minutes: float
     active_service_points: int
     positions: dict[int, WaitingTicket] = field(default_factory=dict)
 
@@ -183,11 +201,11 @@ def queue_state(department_id: int) -> QueueState:
             )
         )
     )
-    mean = mean_service_minutes(department, clock.service_day())
+    typical = typical_visit_minutes(department, clock.service_day())
     points = active_service_points(department)
     waiting = [ticket for ticket in tickets if ticket.status == "waiting"]
     entries = [
-        WaitingTicket(ticket, index + 1, estimate_minutes(index, mean, points), is_late(ticket))
+        WaitingTicket(ticket, index + 1, estimate_minutes(index, typical, points), is_late(ticket))
         for index, ticket in enumerate(waiting)
     ]
     by_call = sorted(
@@ -200,7 +218,7 @@ def queue_state(department_id: int) -> QueueState:
         called=by_call,
         in_service=[ticket for ticket in tickets if ticket.status == "in_service"],
         generated_at=utcnow(),
-        mean_service_minutes=mean,
+        typical_visit_minutes=typical,
         active_service_points=points,
         positions={entry.ticket.id: entry for entry in entries},
     )

@@ -55,7 +55,14 @@ class QueueCurrentOut(BaseModel):
     called: list[TicketOut] = Field(description="In the order they were called")
     in_service: list[TicketOut]
     generated_at: Timestamp
-    mean_service_minutes: float = Field(description="Used for the wait estimates")
+    typical_visit_minutes: float = Field(
+        description="The department's typical visit used for the wait estimates: the median of "
+        "today's last 20 completed visits, between half and three times the default service "
+        "minutes (the default until 3 visits are done)"
+    )
+    mean_service_minutes: float = Field(
+        description="Deprecated: the same value as typical_visit_minutes (its former name)"
+    )
     active_service_points: int = Field(description="Rooms counted as serving for the estimates")
 
 
