@@ -100,17 +100,28 @@ def audit_actions() -> list[str]:
     )
 
 
+def when(wall_clock: str) -> dict[str, str]:
+    """The date and time fields for "2030-01-21T10:00" ("" leaves both empty)."""
+    day, _, time_of_day = wall_clock.partition("T")
+    return {"start_date": day, "start_time": time_of_day}
+
+
 def booking_data(patient: Patient, department: Department, **overrides: Any) -> dict[str, Any]:
     data = {
         "patient_id": patient.id,
         "department_id": department.id,
         "clinician_id": "",
-        "starts_at": "2030-01-21T10:00",
+        **when(overrides.pop("starts_at", "2030-01-21T10:00")),
         "duration_minutes": 20,
         "reason": "Blood pressure review",
     }
     data.update(overrides)
     return data
+
+
+def typed_start(body: str) -> str:
+    """The date and time fields' values, as "2030-01-21T10:00"."""
+    return f"{input_value(body, 'start_date')}T{input_value(body, 'start_time')}"
 
 
 # ------------------------------------------------------------------ access
@@ -273,7 +284,7 @@ def test_booking_form_is_prefilled_from_the_day_view_link(
             f"&starts_at=2030-01-21T09:40&patient_id={patient.id}"
         )
     )
-    assert input_value(body, "starts_at") == "2030-01-21T09:40"
+    assert typed_start(body) == "2030-01-21T09:40"
     assert input_value(body, "duration_minutes") == "20"
     assert re.search(rf'<option selected value="{doctor.id}">', body)
     assert re.search(rf'<option selected value="{department.id}">', body)
@@ -312,13 +323,14 @@ def test_booking_converts_local_time_to_utc(
     assert appointment.status == "booked"
     assert audit_actions() == ["appointment.book"]
     page = page_text(as_receptionist.get(response.headers["Location"]))
-    assert any("MRN0001" in text and "09:00" in text for text in flashes(page))
+    assert any("Booked MRN0001 for" in text and "09:00" in text for text in flashes(page))
 
 
 def _refused(response: Any, typed: dict[str, Any]) -> str:
     assert response.status_code == 422
     body = page_text(response)
-    assert input_value(body, "starts_at") == typed["starts_at"]
+    assert input_value(body, "start_date") == typed["start_date"]
+    assert input_value(body, "start_time") == typed["start_time"]
     assert input_value(body, "duration_minutes") == str(typed["duration_minutes"])
     assert "Blood pressure review" in body
     assert re.search(rf'value="{typed["patient_id"]}" checked', body)
@@ -330,7 +342,7 @@ def test_booking_in_the_past_is_refused(
 ) -> None:
     data = booking_data(patient, department, starts_at="2030-01-14T09:00")
     body = _refused(as_receptionist.post("/appointments/new", data=data), data)
-    assert "already passed" in (field_error(body, "starts_at") or "")
+    assert "already passed" in (field_error(body, "start_time") or "")
     assert appointment_count() == 0
 
 
@@ -339,7 +351,7 @@ def test_booking_outside_opening_hours_is_refused(
 ) -> None:
     data = booking_data(patient, department, starts_at="2030-01-21T11:50")
     body = _refused(as_receptionist.post("/appointments/new", data=data), data)
-    message = field_error(body, "starts_at") or ""
+    message = field_error(body, "start_time") or ""
     assert "General Medicine is open 08:00–12:00, 13:00–17:00 on Monday" in message
     assert "11:50–12:10 is outside that" in message
     assert appointment_count() == 0
@@ -355,7 +367,7 @@ def test_clinician_overlap_by_one_minute_is_refused(
     db.session.commit()
     data = booking_data(other, department, starts_at="2030-01-21T09:19", clinician_id=doctor.id)
     body = _refused(as_receptionist.post("/appointments/new", data=data), data)
-    assert field_error(body, "starts_at") == (
+    assert field_error(body, "start_time") == (
         "Dr Xavier Grey already has an appointment 09:00–09:20. Choose another time or clinician."
     )
     assert appointment_count() == 1
@@ -367,7 +379,7 @@ def test_patient_overlap_is_refused(
     data = booking_data(patient, department, starts_at="2030-01-21T08:45")
     body = _refused(as_receptionist.post("/appointments/new", data=data), data)
     assert "The patient already has an appointment 09:00–09:20" in (
-        field_error(body, "starts_at") or ""
+        field_error(body, "start_time") or ""
     )
     assert appointment_count() == 1
 
@@ -382,7 +394,7 @@ def test_back_to_back_appointments_are_fine(
     for typed in ("2030-01-21T09:20", "2030-01-21T08:40"):
         data = booking_data(patient, department, starts_at=typed, clinician_id=doctor.id)
         response = as_receptionist.post("/appointments/new", data=data)
-        assert response.status_code == 302, field_error(page_text(response), "starts_at")
+        assert response.status_code == 302, field_error(page_text(response), "start_time")
     assert appointment_count() == 3
 
 
@@ -394,7 +406,8 @@ def test_booking_without_patient_or_time_says_what_is_missing(
     assert response.status_code == 422
     body = page_text(response)
     assert field_error(body, "patient_id") == "Choose a patient."
-    assert field_error(body, "starts_at") == "Enter the date and time of the appointment."
+    assert field_error(body, "start_date") == "Enter the date of the appointment."
+    assert field_error(body, "start_time") == "Enter the time of the appointment, e.g. 14:30."
     assert appointment_count() == 0
 
 
@@ -404,7 +417,88 @@ def test_time_skipped_by_the_clock_change_is_refused(
     # Clocks go forward at 01:00 on Sunday 31 March 2030 in London.
     data = booking_data(patient, department, starts_at="2030-03-31T01:30")
     body = _refused(as_receptionist.post("/appointments/new", data=data), data)
-    assert "clocks go forward" in (field_error(body, "starts_at") or "")
+    assert "clocks go forward" in (field_error(body, "start_time") or "")
+
+
+def test_booking_form_asks_for_a_date_and_a_24_hour_time(
+    as_receptionist: FlaskClient, department: Department
+) -> None:
+    body = page_text(as_receptionist.get("/appointments/new"))
+    assert "datetime-local" not in body and 'type="time"' not in body
+    assert re.search(r'<input[^>]*id="start_date"[^>]*type="date"', body)
+    time_input = re.search(r'<input[^>]*id="start_time"[^>]*>', body)
+    assert time_input is not None
+    for attribute in ('type="text"', 'inputmode="numeric"', 'placeholder="14:30"', "pattern="):
+        assert attribute in time_input.group(0)
+    assert "24-hour clock, HH:MM (e.g. 14:30)" in body
+
+
+@pytest.mark.parametrize("typed", ["9:05", "09:05", "0905", "09.05"])
+def test_booking_reads_the_time_however_the_keypad_types_it(
+    as_receptionist: FlaskClient, department: Department, patient: Patient, typed: str
+) -> None:
+    data = booking_data(patient, department, start_date="2030-01-21", start_time=typed)
+    response = as_receptionist.post("/appointments/new", data=data)
+    assert response.status_code == 302, field_error(page_text(response), "start_time")
+    appointment = db.session.scalars(select(Appointment)).one()
+    assert appointment.starts_at == datetime(2030, 1, 21, 9, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("typed", ["2:30 PM", "24:00", "14:60", "noon", "14:3"])
+def test_a_time_that_is_not_24_hour_hh_mm_is_refused_and_kept(
+    as_receptionist: FlaskClient, department: Department, patient: Patient, typed: str
+) -> None:
+    data = booking_data(patient, department, start_time=typed)
+    body = _refused(as_receptionist.post("/appointments/new", data=data), data)
+    assert field_error(body, "start_time") == "Enter the time as HH:MM, 24-hour, e.g. 14:30."
+    assert appointment_count() == 0
+
+
+def test_booking_shows_the_form_and_the_service_problems_in_one_round(
+    as_receptionist: FlaskClient, department: Department, patient: Patient
+) -> None:
+    # No patient (the form's check) and a past time, a length and a reason the service refuses.
+    data = booking_data(
+        patient,
+        department,
+        patient_id="",
+        starts_at="2030-01-14T09:00",
+        duration_minutes=600,
+        reason="x" * 201,
+    )
+    response = as_receptionist.post("/appointments/new", data=data)
+    assert response.status_code == 422
+    body = page_text(response)
+    assert field_error(body, "patient_id") == "Choose a patient."
+    assert "already passed" in (field_error(body, "start_time") or "")
+    assert field_error(body, "duration_minutes") == "Choose a length from 5 to 480 minutes."
+    assert field_error(body, "reason") == "Use at most 200 characters."
+    assert typed_start(body) == "2030-01-14T09:00"
+    assert appointment_count() == 0
+    assert audit_actions() == []
+
+
+def test_an_unreadable_time_and_the_opening_hours_of_the_rest_in_one_round(
+    as_receptionist: FlaskClient, department: Department, patient: Patient, booked: Appointment
+) -> None:
+    # The time cannot be read, but the length still can be judged ...
+    data = booking_data(patient, department, start_time="2:30 PM", duration_minutes=1)
+    body = page_text(as_receptionist.post("/appointments/new", data=data))
+    assert field_error(body, "start_time") == "Enter the time as HH:MM, 24-hour, e.g. 14:30."
+    assert field_error(body, "duration_minutes") == "Choose a length from 5 to 480 minutes."
+    # ... and with no length, a readable time outside the opening hours is still told.
+    data = booking_data(patient, department, starts_at="2030-01-21T12:30", duration_minutes="")
+    body = page_text(as_receptionist.post("/appointments/new", data=data))
+    assert "Enter the length" in (field_error(body, "duration_minutes") or "")
+    assert field_error(body, "start_time") is None  # the opening hours need the length
+    # A patient overlap is told next to a reason that is too long.
+    data = booking_data(patient, department, starts_at="2030-01-21T09:10", reason="x" * 201)
+    body = page_text(as_receptionist.post("/appointments/new", data=data))
+    assert field_error(body, "reason") == "Use at most 200 characters."
+    assert "The patient already has an appointment 09:00–09:20" in (
+        field_error(body, "start_time") or ""
+    )
+    assert appointment_count() == 1
 
 
 # ------------------------------------------------------ patient live search
@@ -418,7 +512,8 @@ def test_patient_options_lists_matches_as_radio_buttons(
     body = page_text(as_receptionist.get("/appointments/patient-options?q=exam"))
     assert "<html" not in body
     assert f'type="radio" name="patient_id" value="{patient.id}"' in body
-    assert "Example, Ann" in body and "MRN MRN0001" in body and "born 1980-05-17" in body
+    assert "Example, Ann" in body and "MRN0001 · born 1980-05-17" in body
+    assert "MRN MRN0001" not in body
     assert "Other, Bob" not in body
 
     body = page_text(
@@ -448,7 +543,7 @@ def test_reschedule_moves_the_appointment(
 ) -> None:
     response = as_receptionist.post(
         f"/appointments/{booked.id}/reschedule",
-        data={"starts_at": "2030-07-15T14:00", "duration_minutes": 30, "clinician_id": ""},
+        data={**when("2030-07-15T14:00"), "duration_minutes": 30, "clinician_id": ""},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/appointments/{booked.id}"
@@ -473,17 +568,43 @@ def test_reschedule_refusal_is_shown_next_to_the_field(
     make_appointment(other, department, datetime(2030, 1, 21, 10, 0, tzinfo=UTC), doctor)
     response = as_receptionist.post(
         f"/appointments/{booked.id}/reschedule",
-        data={"starts_at": "2030-01-21T10:10", "duration_minutes": 20, "clinician_id": doctor.id},
+        data={**when("2030-01-21T10:10"), "duration_minutes": 20, "clinician_id": doctor.id},
     )
     assert response.status_code == 422
     body = page_text(response)
-    assert field_error(body, "starts_at") == (
+    assert field_error(body, "start_time") == (
         "Dr Xavier Grey already has an appointment 10:00–10:20. Choose another time or clinician."
     )
-    assert input_value(body, "starts_at") == "2030-01-21T10:10"
+    assert typed_start(body) == "2030-01-21T10:10"
     db.session.expire_all()
     assert booked.starts_at == datetime(2030, 1, 21, 9, 0, tzinfo=UTC)
     assert audit_actions() == []
+
+
+def test_reschedule_shows_every_problem_in_one_round(
+    as_receptionist: FlaskClient, booked: Appointment
+) -> None:
+    response = as_receptionist.post(
+        f"/appointments/{booked.id}/reschedule",
+        data={"start_date": "", "start_time": "25:00", "duration_minutes": 0, "clinician_id": ""},
+    )
+    assert response.status_code == 422
+    body = page_text(response)
+    assert field_error(body, "start_date") == "Enter the date of the appointment."
+    assert field_error(body, "start_time") == "Enter the time as HH:MM, 24-hour, e.g. 14:30."
+    assert field_error(body, "duration_minutes") == "Choose a length from 5 to 480 minutes."
+    assert input_value(body, "start_time") == "25:00"
+    db.session.expire_all()
+    assert booked.starts_at == datetime(2030, 1, 21, 9, 0, tzinfo=UTC)
+
+
+def test_the_appointment_page_shows_the_time_in_the_24_hour_fields(
+    as_receptionist: FlaskClient, patient: Patient, department: Department
+) -> None:
+    appointment = make_appointment(patient, department, datetime(2030, 7, 15, 13, 30, tzinfo=UTC))
+    body = page_text(as_receptionist.get(f"/appointments/{appointment.id}"))
+    assert typed_start(body) == "2030-07-15T14:30"  # BST
+    assert "MRN0001" in body and "MRN MRN0001" not in body
 
 
 def test_cancel_needs_a_reason(as_receptionist: FlaskClient, booked: Appointment) -> None:
@@ -516,7 +637,7 @@ def test_cancel_keeps_the_reason_and_cannot_be_repeated(
     )
     moved = as_receptionist.post(
         f"/appointments/{booked.id}/reschedule",
-        data={"starts_at": "2030-01-22T09:00", "duration_minutes": 20, "clinician_id": ""},
+        data={**when("2030-01-22T09:00"), "duration_minutes": 20, "clinician_id": ""},
     )
     assert moved.status_code == 422
     assert any("can be rescheduled" in text for text in flashes(page_text(moved)))

@@ -230,7 +230,7 @@ def test_registering_a_patient_redirects_to_the_record_with_a_message(
     assert patient.sex == "female" and patient.sms_opt_in and patient.notes == "Prefers mornings"
     assert patient.email == "grace@example.org"
     body = page_text(as_receptionist.get(response.headers["Location"]))
-    assert "Registered the patient with MRN ABC-123." in " ".join(flashes(body))
+    assert "Registered the patient MRN ABC-123." in " ".join(flashes(body))
     created = _audit_rows("patient.create")
     assert len(created) == 1 and created[0].user_id == receptionist.id
 
@@ -564,3 +564,13 @@ def test_edit_reports_a_missing_mrn_and_an_invalid_phone_together(
     assert "Enter a valid phone number" in (field_error(body, "phone") or "")
     db.session.expire_all()
     assert db.session.get(Patient, grace.id).phone == "+12015550123"  # type: ignore[union-attr]
+
+
+def test_a_generated_mrn_is_labelled_once(as_receptionist: FlaskClient) -> None:
+    response = as_receptionist.post("/patients/new", data=_form(), follow_redirects=True)
+    body = page_text(response)
+    patient = db.session.scalars(select(Patient)).one()
+    assert patient.mrn.startswith("MRN")
+    assert f"Registered the patient {patient.mrn}." in " ".join(flashes(body))
+    assert f"MRN {patient.mrn}" not in body
+    assert "<dt>Medical record number</dt>" in body

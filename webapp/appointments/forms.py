@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, time
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DateTimeLocalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -23,6 +24,7 @@ from webapp.departments.models import Department
 from webapp.form_filters import strip_text
 from webapp.query_inputs import filter_date_in_range
 
+# How the day view's Book links carry a slot's start (?starts_at=2030-01-21T09:40).
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 STATUS_LABELS = {
     "booked": "Booked",
@@ -33,9 +35,11 @@ STATUS_LABELS = {
 }
 
 
-def to_local_input(moment: datetime) -> str:
-    """An aware datetime as a datetime-local value in HOSPITAL_TIMEZONE."""
-    return clock.local(moment).strftime(LOCAL_FORMAT)
+# H:MM or HH:MM on the 24-hour clock; the colon may be a dot or left out ("1430"), since
+# a numeric phone keypad may have no colon key.
+CLOCK_PATTERN = re.compile(r"^([01]?[0-9]|2[0-3])[:.]?([0-5][0-9])$")
+CLOCK_HTML_PATTERN = "([01]?[0-9]|2[0-3])[:.]?[0-5][0-9]"
+CLOCK_ERROR = "Enter the time as HH:MM, 24-hour, e.g. 14:30."
 
 
 def clinician_choices(clinicians: list[User]) -> list[SelectChoice]:
@@ -48,11 +52,59 @@ def department_choices(departments: list[Department]) -> list[SelectChoice]:
     return [SelectChoice(str(d.id), f"{d.name} ({d.code})") for d in departments]
 
 
-def _starts_at_field() -> DateTimeLocalField:
-    return DateTimeLocalField(
-        "Date and time",
-        format=[LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S"],
-        validators=[InputRequired("Enter the date and time of the appointment.")],
+class AppointmentDateField(DateField):
+    """The day of an appointment (``type="date"`` shows no clock, so no AM/PM)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter the date as a date, e.g. 2030-01-21.") from None
+
+
+class ClockField(StringField):
+    """A time of day typed on the 24-hour clock.
+
+    A text box rather than ``<input type="time">``: the browser draws that one in
+    the computer's locale, which shows AM/PM in en-US.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        self.data = None
+        match = CLOCK_PATTERN.match(str(valuelist[0]).strip())
+        if match is None:
+            raise ValueError(CLOCK_ERROR)
+        self.data = time(int(match.group(1)), int(match.group(2)))
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.data.strftime("%H:%M") if isinstance(self.data, time) else ""
+
+
+def _date_field() -> AppointmentDateField:
+    return AppointmentDateField(
+        "Date",
+        # The year bounds keep the arithmetic on the date in range; the booking rules
+        # (not in the past, not too far ahead) are the service's.
+        validators=[InputRequired("Enter the date of the appointment."), filter_date_in_range],
+    )
+
+
+def _time_field() -> ClockField:
+    return ClockField(
+        "Time",
+        validators=[InputRequired("Enter the time of the appointment, e.g. 14:30.")],
+        render_kw={
+            "inputmode": "numeric",
+            "pattern": CLOCK_HTML_PATTERN,
+            "placeholder": "14:30",
+            "maxlength": 5,
+            "size": 5,
+            "autocomplete": "off",
+        },
     )
 
 
@@ -65,18 +117,29 @@ def _duration_field() -> IntegerField:
 
 
 class _TimeForm(FlaskForm):
-    starts_at = _starts_at_field()
+    start_date = _date_field()
+    start_time = _time_field()
     duration_minutes = _duration_field()
     clinician_id = SelectField("Clinician", coerce=str, validators=[Optional()])
 
+    def fill_start(self, moment: datetime) -> None:
+        """Show an aware moment (or a naive wall-clock one) in the date and time fields."""
+        wall_clock = clock.local(moment) if moment.tzinfo is not None else moment
+        self.start_date.data = wall_clock.date()
+        self.start_time.data = wall_clock.time().replace(second=0, microsecond=0)
+
     def aware_starts_at(self) -> datetime | None:
-        """The typed time in HOSPITAL_TIMEZONE; None (with an error on the field) if impossible."""
-        if self.starts_at.data is None:
+        """The typed date and time in HOSPITAL_TIMEZONE, or None if unreadable or impossible.
+
+        A time the clocks skip gets an error on the time field.
+        """
+        day, moment = self.start_date.data, self.start_time.data
+        if self.start_date.errors or self.start_time.errors or day is None or moment is None:
             return None
-        aware = clock.from_local(self.starts_at.data)
+        aware = clock.from_local(datetime.combine(day, moment))
         if aware is None:
-            self.starts_at.errors = [
-                *self.starts_at.errors,
+            self.start_time.errors = [
+                *self.start_time.errors,
                 "That time does not exist on this day because the clocks go forward. "
                 "Choose another time.",
             ]
@@ -84,6 +147,9 @@ class _TimeForm(FlaskForm):
 
     def clinician_value(self) -> int | None:
         return int(self.clinician_id.data) if self.clinician_id.data else None
+
+    def has_errors(self) -> bool:
+        return any(field.errors for field in self)
 
 
 class BookingForm(_TimeForm):

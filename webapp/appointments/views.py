@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import Field, SelectChoice
 
 from webapp import clock
 from webapp.appointments import services as appointments
@@ -30,6 +32,7 @@ from webapp.departments.models import Department
 from webapp.domain_errors import DomainError, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.form_errors import show_on_form
+from webapp.patients.display import mrn_label
 from webapp.patients.models import Patient
 from webapp.patients.services import get_patient, search_patients
 
@@ -236,40 +239,58 @@ def new() -> View:
     form.clinician_id.choices = clinician_choices(appointments.list_clinicians())
     if request.method == "GET":
         _prefill_booking(form, active)
-    elif form.validate_on_submit():
-        starts_at = form.aware_starts_at()
-        if starts_at is not None:
-            try:
-                appointment = appointments.book_appointment(
-                    patient_id=form.patient_id.data or 0,
-                    department_id=int(form.department_id.data or 0),
-                    clinician_id=form.clinician_value(),
-                    starts_at=starts_at,
-                    duration_minutes=form.duration_minutes.data or 0,
-                    reason=form.reason.data,
-                    actor=current_user,
-                )
-            except DomainError as error:
-                show_on_form(form, error)
-            else:
-                with_whom = (
-                    f" with {appointment.clinician.full_name}" if appointment.clinician else ""
-                )
-                flash(
-                    f"Booked MRN {appointment.patient.mrn} "
-                    f"for {_span_text(appointment)} in {appointment.department.name}{with_whom}.",
-                    "success",
-                )
-                return redirect(
-                    url_for(
-                        "appointments.day",
-                        department_id=appointment.department_id,
-                        date=appointment.starts_at.astimezone(clock.hospital_zone())
-                        .date()
-                        .isoformat(),
-                    )
-                )
-    return _booking_page(form)
+        return _booking_page(form)
+    readable = form.validate_on_submit()
+    starts_at = form.aware_starts_at()
+    try:
+        if readable and not form.has_errors():
+            appointment = appointments.book_appointment(
+                **_booking_values(form, starts_at), actor=current_user
+            )
+        else:
+            # Let the service judge what could be read, so every problem shows at once.
+            appointments.check_booking(**_booking_values(form, starts_at))
+            return _booking_page(form)
+    except DomainError as error:
+        show_on_form(form, error, aliases=TIME_ALIASES)
+        return _booking_page(form)
+    with_whom = f" with {appointment.clinician.full_name}" if appointment.clinician else ""
+    flash(
+        f"Booked {mrn_label(appointment.patient.mrn)} for {_span_text(appointment)} "
+        f"in {appointment.department.name}{with_whom}.",
+        "success",
+    )
+    return redirect(
+        url_for(
+            "appointments.day",
+            department_id=appointment.department_id,
+            date=clock.local(appointment.starts_at).date().isoformat(),
+        )
+    )
+
+
+# The service names the start "starts_at"; the form types it as a date and a time.
+TIME_ALIASES = {"starts_at": "start_time"}
+
+
+def _readable(field: Field) -> bool:
+    return not field.errors
+
+
+def _booking_values(form: BookingForm, starts_at: datetime | None) -> dict[str, Any]:
+    """What the form could read, as the booking services take it (None: not known)."""
+    return {
+        "patient_id": form.patient_id.data if _readable(form.patient_id) else None,
+        "department_id": int(form.department_id.data)
+        if _readable(form.department_id) and form.department_id.data
+        else None,
+        "clinician_id": form.clinician_value() if _readable(form.clinician_id) else None,
+        "starts_at": starts_at,
+        "duration_minutes": form.duration_minutes.data
+        if _readable(form.duration_minutes)
+        else None,
+        "reason": form.reason.data if _readable(form.reason) else None,
+    }
 
 
 def _prefill_booking(form: BookingForm, active: list[Department]) -> None:
@@ -283,10 +304,8 @@ def _prefill_booking(form: BookingForm, active: list[Department]) -> None:
         choice.value == str(clinician_id) for choice in form.clinician_id.choices or []
     ):
         form.clinician_id.data = str(clinician_id)
-    try:
-        form.starts_at.data = datetime.strptime(request.args.get("starts_at", ""), LOCAL_FORMAT)
-    except ValueError:
-        form.starts_at.data = None
+    with suppress(ValueError):  # no slot chosen: the date and time stay empty
+        form.fill_start(datetime.strptime(request.args.get("starts_at", ""), LOCAL_FORMAT))
     patient = _patient_or_none(_int_arg("patient_id"))
     if patient is not None:
         form.patient_id.data = patient.id
@@ -317,12 +336,13 @@ def patient_options() -> View:
 
 
 def _reschedule_form(appointment: Appointment) -> RescheduleForm:
-    return RescheduleForm(
+    form = RescheduleForm(
         formdata=None,
-        starts_at=appointment.starts_at.astimezone(clock.hospital_zone()).replace(tzinfo=None),
         duration_minutes=appointment.duration_minutes,
         clinician_id=str(appointment.clinician_id) if appointment.clinician_id else "",
     )
+    form.fill_start(appointment.starts_at)
+    return form
 
 
 def _set_clinician_choices(form: RescheduleForm, appointment: Appointment) -> None:
@@ -370,27 +390,37 @@ def reschedule(appointment_id: int) -> View:
     appointment = appointments.get_appointment(appointment_id)
     form = RescheduleForm()
     _set_clinician_choices(form, appointment)
-    if form.validate_on_submit() or appointment.status != "booked":
-        starts_at = form.aware_starts_at() if appointment.status == "booked" else None
-        if starts_at is not None or appointment.status != "booked":
-            try:
-                appointments.reschedule_appointment(
-                    appointment,
-                    actor=current_user,
-                    starts_at=starts_at,
-                    duration_minutes=form.duration_minutes.data,
-                    clinician_id=form.clinician_value(),
-                )
-            except DomainError as error:
-                show_on_form(form, error)
-            else:
-                flash(
-                    f"Moved the appointment of MRN {appointment.patient.mrn} to "
-                    f"{_span_text(appointment)}.",
-                    "success",
-                )
-                return redirect(url_for("appointments.show", appointment_id=appointment.id))
-    return _show_page(appointment, reschedule_form=form)
+    readable = form.validate_on_submit()
+    starts_at = form.aware_starts_at()
+    try:
+        # A no-longer-booked appointment goes straight to the service, which says why it cannot.
+        if (readable and not form.has_errors()) or appointment.status != "booked":
+            appointments.reschedule_appointment(
+                appointment,
+                actor=current_user,
+                starts_at=starts_at,
+                duration_minutes=form.duration_minutes.data,
+                clinician_id=form.clinician_value(),
+            )
+        else:
+            appointments.check_reschedule(
+                appointment,
+                starts_at=starts_at,
+                duration_minutes=form.duration_minutes.data
+                if _readable(form.duration_minutes)
+                else None,
+                clinician_id=form.clinician_value() if _readable(form.clinician_id) else None,
+            )
+            return _show_page(appointment, reschedule_form=form)
+    except DomainError as error:
+        show_on_form(form, error, aliases=TIME_ALIASES)
+        return _show_page(appointment, reschedule_form=form)
+    flash(
+        f"Moved the appointment of {mrn_label(appointment.patient.mrn)} "
+        f"to {_span_text(appointment)}.",
+        "success",
+    )
+    return redirect(url_for("appointments.show", appointment_id=appointment.id))
 
 
 @bp.route("/<int:appointment_id>/cancel", methods=["POST"])
@@ -408,7 +438,7 @@ def cancel(appointment_id: int) -> View:
             show_on_form(form, error)
         else:
             flash(
-                f"Cancelled the appointment of MRN {appointment.patient.mrn} on "
+                f"Cancelled the appointment of {mrn_label(appointment.patient.mrn)} on "
                 f"{_span_text(appointment)}.",
                 "success",
             )

@@ -16,6 +16,7 @@ from webapp.database import utcnow
 from webapp.domain_errors import DomainError
 from webapp.extensions import db, htmx
 from webapp.form_errors import show_on_form
+from webapp.patients.display import mrn_label
 from webapp.patients.forms import EditPatientForm, NewPatientForm, PatientForm
 from webapp.patients.models import Patient
 from webapp.patients.services import (
@@ -46,6 +47,10 @@ PER_PAGE = 20
 def phone_helper() -> dict[str, object]:
     """``display_phone`` for this blueprint's templates: national format at home."""
     return {"display_phone": display_phone}
+
+
+# Every page that names a patient's MRN (appointments, the board) writes ``mrn|mrn_label``.
+bp.add_app_template_filter(mrn_label, "mrn_label")
 
 
 @bp.route("")
@@ -81,7 +86,7 @@ def new() -> View:
         except DomainError as error:
             show_on_form(form, error)
         else:
-            flash(f"Registered the patient with MRN {patient.mrn}.", "success")
+            flash(f"Registered the patient {mrn_label(patient.mrn)}.", "success")
             return redirect(url_for("patients.show", patient_id=patient.id))
     elif form.is_submitted():
         _judge_readable_fields(form)
@@ -162,7 +167,7 @@ def edit(patient_id: int) -> View:
         except DomainError as error:
             show_on_form(form, error)
         else:
-            flash(f"Saved the changes to MRN {patient.mrn}.", "success")
+            flash(f"Saved the changes to {mrn_label(patient.mrn)}.", "success")
             return redirect(url_for("patients.show", patient_id=patient.id))
     elif form.is_submitted():
         _judge_readable_fields(form, patient)
