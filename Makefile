@@ -24,14 +24,17 @@ PYTEST_ARGS ?=
 CHROMIUM    ?= /usr/bin/chromium
 
 # ---- stamps ------------------------------------------------------------------------------------
-VENV_STAMP := $(VENV)/.requirements-installed
+# Two stamps: running needs requirements.txt only; the test and lint tools come on top.
+VENV_STAMP     := $(VENV)/.requirements-run
+VENV_DEV_STAMP := $(VENV)/.requirements-dev
 NODE_STAMP := node_modules/.npm-ci-done
 SEED_STAMP := instance/.demo-seeded
 
 VENDOR_DIR   := static/vendor
 VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css
 
-.PHONY: help venv vendor db seed run test test-e2e test-fast lint format clean clean-data
+.PHONY: help venv venv-dev vendor db seed run screenshots test test-e2e test-fast lint format \
+        clean clean-data
 
 help: ## List the targets
 	@echo "Hospital Queue — make targets:"
@@ -41,12 +44,19 @@ help: ## List the targets
 	@echo "Variables: PYTEST_ARGS='-k queue -x' (make test, test-e2e, test-fast), HOST/PORT (make run), PYTHON=$(PYTHON)"
 
 # ---- Python environment ------------------------------------------------------------------------
-venv: $(VENV_STAMP) ## Create .venv (python3.11) and install requirements-dev.txt (only when changed)
+venv: $(VENV_STAMP) ## Create .venv (python3.11) with what running needs: requirements.txt
+
+venv-dev: $(VENV_DEV_STAMP) ## Add the test and lint tools (requirements-dev.txt) to .venv
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt | $(VENV)/pyvenv.cfg
+# Each stamp is remade only when its requirements file changed (or the one below it was redone).
+$(VENV_STAMP): requirements.txt | $(VENV)/pyvenv.cfg
+	$(PIP) install --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV_DEV_STAMP): requirements-dev.txt $(VENV_STAMP)
 	$(PIP) install --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -85,15 +95,23 @@ run: export FLASK_DEBUG := 0
 run: venv vendor db ## Run the web server (http://127.0.0.1:5000) and the worker; Ctrl-C stops both
 	@if [ "$$(cat $(SEED_STAMP) 2>/dev/null)" != "$$($(call seed_key))" ]; then \
 	  echo "First run against this database: loading demo data (flask seed-demo)"; \
-	  $(FLASK) --app wsgi seed-demo; \
+	  $(FLASK) --app wsgi seed-demo --no-logins; \
 	  mkdir -p $(dir $(SEED_STAMP)); \
 	  $(call seed_key) > $(SEED_STAMP); \
 	fi
 	FLASK=$(FLASK) HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
 
+# ---- screenshots -------------------------------------------------------------------------------
+# scripts/screenshots.py serves the app on a temporary SQLite database with the demo data and
+# photographs each screen in /usr/bin/chromium (loopback only). SCREENS_DIR=/tmp/x to look first.
+SCREENS_DIR ?= docs/screens
+
+screenshots: venv-dev vendor ## Save PNGs of every screen into docs/screens/ (SCREENS_DIR=... elsewhere)
+	CHROMIUM=$(CHROMIUM) $(PY) scripts/screenshots.py --out $(SCREENS_DIR)
+
 # ---- quality -----------------------------------------------------------------------------------
 # PYTEST_EXIT_FILE (optional, used by .ci/run) receives pytest's own exit status.
-test: venv vendor ## Run the test suite (pass options with PYTEST_ARGS='...')
+test: venv-dev vendor ## Run the test suite (pass options with PYTEST_ARGS='...')
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 	  echo "NOTE: $(CHROMIUM) not found: the browser tests (tests/e2e) will be SKIPPED." \
 	       "Install it with: apt-get install -y chromium" >&2; \
@@ -112,14 +130,14 @@ test-e2e: ## Run only the browser journeys (pytest -m e2e); PYTEST_ARGS adds opt
 test-fast: ## Run everything but the browser journeys (pytest -m "not e2e")
 	@$(MAKE) --no-print-directory test PYTEST_ARGS="-m 'not e2e' $(PYTEST_ARGS)"
 
-lint: venv ## ruff check, ruff format --check, mypy (runs all three, fails if any fails)
+lint: venv-dev ## ruff check, ruff format --check, mypy (runs all three, fails if any fails)
 	@status=0; \
 	echo "+ $(RUFF) check ."; $(RUFF) check . || status=1; \
 	echo "+ $(RUFF) format --check ."; $(RUFF) format --check . || status=1; \
 	echo "+ $(MYPY) webapp"; $(MYPY) webapp || status=1; \
 	exit $$status
 
-format: venv ## Rewrite the code: ruff format, then ruff check --fix
+format: venv-dev ## Rewrite the code: ruff format, then ruff check --fix
 	$(RUFF) format .
 	$(RUFF) check --fix .
 

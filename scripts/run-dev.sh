@@ -38,6 +38,12 @@ trap 'echo; echo "Interrupted: stopping the web server and the worker." >&2; sto
 trap 'stop_children; exit 143' TERM
 trap 'stop_children' EXIT
 
+# The demo accounts' logins on every start, from the seed's own list (`flask demo-logins` prints
+# only the fixed demo accounts, and only while they still have their demo passwords).
+if [[ $APP_ENV == development ]]; then
+    "$FLASK" --app wsgi demo-logins || echo "(could not list the demo logins; see above)" >&2
+fi
+
 echo "Web server: http://${HOST}:${PORT}  (APP_ENV=${APP_ENV})  — Ctrl-C stops it and the worker"
 "$FLASK" --app wsgi run --host "$HOST" --port "$PORT" &
 pids+=("$!")
