@@ -218,7 +218,8 @@ def test_it_checks_in_a_walk_in(client, world, request, who):
 
     assert response.status_code == 201, response.get_json()
     ticket = response.get_json()
-    assert set(ticket) == TICKET_FIELDS
+    assert set(ticket) == TICKET_FIELDS | {"matched_booking"}
+    assert ticket["matched_booking"] is False
     assert ticket["number"] == "GM-001"
     assert ticket["status"] == "waiting"
     assert ticket["priority"] == "urgent"
@@ -260,9 +261,52 @@ def test_it_checks_in_a_booked_appointment(client, world, rita):
     assert body["appointment_id"] == appointment.id
     assert body["patient_id"] == world["sam"].id
     assert body["department_id"] == world["gm"].id
+    assert body["matched_booking"] is False  # it was named, not matched
     db.session.refresh(appointment)
     assert appointment.status == "checked_in"
     no_phi(response)
+
+
+def test_a_walk_in_with_a_booking_today_checks_the_booking_in(client, world, rita):
+    booking = AppointmentFactory(
+        patient=world["sam"], department=world["gm"], starts_at=NOW + timedelta(hours=2)
+    )
+    AppointmentFactory(  # a later one the same day stays booked
+        patient=world["sam"], department=world["gm"], starts_at=NOW + timedelta(hours=4)
+    )
+    earlier = walk_in(world["gm"], world["pat"])
+    db.session.commit()
+
+    response = client.post(
+        f"{QUEUE}/check-in",
+        json={"patient_id": world["sam"].id, "department_id": world["gm"].id},
+        headers=rita,
+    )
+
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["matched_booking"] is True
+    assert body["appointment_id"] == booking.id
+    assert body["late"] is False
+    db.session.refresh(booking)
+    assert booking.status == "checked_in"
+    # Queued by the appointment's time (11:00), so behind the 09:00 walk-in.
+    current = client.get(f"{QUEUE}/current?department_id={world['gm'].id}", headers=rita)
+    assert [t["id"] for t in current.get_json()["waiting"]] == [earlier.id, body["id"]]
+    # The ticket itself carries the appointment: a later read says the same.
+    ticket = client.get(f"{QUEUE}/{body['id']}", headers=rita).get_json()
+    assert ticket["appointment_id"] == booking.id
+    assert "matched_booking" not in ticket
+    no_phi(response)
+
+
+def test_the_check_in_answer_is_documented_with_matched_booking(client):
+    spec = client.get(f"{API}/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/queue/check-in"]["post"]
+    assert "matched_booking" in operation["description"]
+    schema = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    assert "matched_booking" in spec["components"]["schemas"][name]["properties"]
 
 
 def test_a_ticket_says_whether_its_patient_checked_in_late(client, world, rita):

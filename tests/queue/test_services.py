@@ -363,6 +363,109 @@ def test_a_waiting_ticket_is_late_after_the_grace_period(
     assert entries[walk.id].late is False  # a walk-in is never late
 
 
+# ------------------------------------------------- a walk-in who has a booking
+
+
+def test_a_walk_in_with_a_booking_today_checks_it_in(world: World) -> None:
+    w = world
+    patient = PatientFactory()
+    booking = AppointmentFactory(
+        department=w.gm, patient=patient, starts_at=T0 + timedelta(minutes=30)
+    )
+    earlier_walk_in = walk_in(w.gm, actor=w.receptionist)
+    ticket = walk_in(w.gm, patient, actor=w.receptionist)
+    assert ticket.appointment_id == booking.id
+    assert booking.status == "checked_in"
+    # It queues by the appointment's time, as if the appointment had been named.
+    assert ticket.effective_at == booking.starts_at
+    assert [event.action for event in events_of(ticket.id)] == ["check_in"]
+    assert [e.ticket.id for e in reads.queue_state(w.gm.id).waiting] == [
+        earlier_walk_in.id,
+        ticket.id,
+    ]
+
+
+def test_the_earliest_booking_still_booked_is_matched(world: World) -> None:
+    w = world
+    patient = PatientFactory()
+    done = AppointmentFactory(
+        department=w.gm, patient=patient, starts_at=T0 - timedelta(hours=1), status="completed"
+    )
+    later = AppointmentFactory(department=w.gm, patient=patient, starts_at=T0 + timedelta(hours=5))
+    earliest = AppointmentFactory(
+        department=w.gm, patient=patient, starts_at=T0 + timedelta(hours=2)
+    )
+    ticket = walk_in(w.gm, patient, actor=w.receptionist)
+    assert ticket.appointment_id == earliest.id
+    assert (done.status, earliest.status, later.status) == ("completed", "checked_in", "booked")
+    moves.transition_ticket(ticket.id, status="cancelled", actor=w.receptionist, reason="Left")
+    db.session.commit()
+    again = walk_in(w.gm, patient, actor=w.receptionist)
+    assert again.appointment_id == later.id
+
+
+def test_a_late_booking_is_matched_but_queues_from_check_in(world: World) -> None:
+    w = world
+    patient = PatientFactory()
+    booking = AppointmentFactory(
+        department=w.gm, patient=patient, starts_at=T0 - timedelta(minutes=40)
+    )
+    ticket = walk_in(w.gm, patient, actor=w.receptionist)
+    assert ticket.appointment_id == booking.id
+    assert ticket.effective_at == T0
+    assert reads.queue_state(w.gm.id).positions[ticket.id].late is True
+
+
+@pytest.mark.parametrize(
+    ("where", "starts", "status"),
+    [
+        ("lab", timedelta(hours=1), "booked"),  # another department
+        ("gm", timedelta(days=1), "booked"),  # tomorrow
+        ("gm", -timedelta(days=1), "booked"),  # yesterday's, never closed
+        ("gm", timedelta(hours=1), "cancelled"),
+        ("gm", timedelta(hours=1), "no_show"),
+    ],
+)
+def test_a_walk_in_without_a_booking_today_here_stays_a_walk_in(
+    world: World, where: str, starts: timedelta, status: str
+) -> None:
+    patient = PatientFactory()
+    other = AppointmentFactory(
+        department=getattr(world, where), patient=patient, starts_at=T0 + starts, status=status
+    )
+    ticket = walk_in(world.gm, patient, actor=world.receptionist)
+    assert ticket.appointment_id is None
+    assert other.status == status
+
+
+def test_today_is_the_hospitals_day(world: World, app: Any, clock: Any) -> None:
+    """At 03:30 UTC it is still 9 March in New York: a booking for 9 March 22:00 there is
+    today's; one for 10 March 09:00 there is tomorrow's."""
+    app.config["HOSPITAL_TIMEZONE"] = "America/New_York"
+    clock.move_to(datetime(2025, 3, 10, 3, 30, tzinfo=UTC), tick=False)
+    patient = PatientFactory()
+    tomorrow = AppointmentFactory(
+        department=world.gm, patient=patient, starts_at=datetime(2025, 3, 10, 13, 0, tzinfo=UTC)
+    )
+    tonight = AppointmentFactory(
+        department=world.gm, patient=patient, starts_at=datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    )
+    ticket = walk_in(world.gm, patient, actor=world.receptionist)
+    assert ticket.appointment_id == tonight.id
+    assert tomorrow.status == "booked"
+
+
+def test_an_appointment_only_department_takes_a_walk_in_with_a_booking(world: World) -> None:
+    w = world
+    w.gm.accepts_walk_ins = False
+    booked, unbooked = PatientFactory(), PatientFactory()
+    booking = AppointmentFactory(department=w.gm, patient=booked, starts_at=T0)
+    db.session.commit()
+    assert walk_in(w.gm, booked, actor=w.receptionist).appointment_id == booking.id
+    with pytest.raises(Conflict, match="appointment only"):
+        walk_in(w.gm, unbooked, actor=w.receptionist)
+
+
 @pytest.mark.parametrize("status", ["checked_in", "cancelled", "no_show", "completed"])
 def test_check_in_of_non_booked_appointment_conflicts(world: World, status: str) -> None:
     appointment = AppointmentFactory(department=world.gm, status=status)

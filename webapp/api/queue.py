@@ -19,6 +19,7 @@ from webapp.api.blueprint import CONFLICT, NOT_FOUND, allow, api_blueprint, api_
 from webapp.api.schemas.queue import (
     CallNextBody,
     CheckInBody,
+    CheckInOut,
     OverrideBody,
     QueueCurrentOut,
     QueueCurrentQuery,
@@ -76,10 +77,13 @@ def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True
     "/check-in",
     summary="Check a patient in: a booked appointment, or a walk-in",
     description='Send `{"appointment_id"}` or `{"patient_id", "department_id"}` (with '
-    "`priority` optional either way). 409 when the patient already has an active ticket in "
-    "that department, the appointment is not booked, or the department takes appointments "
-    "only; 422 for neither or both forms, or an unknown id.",
-    responses={201: TicketOut, **CONFLICT},
+    "`priority` optional either way). A walk-in who holds a `booked` appointment today in "
+    "that department checks that appointment in (the earliest, if several): the answer's "
+    "`appointment_id` names it and `matched_booking` is true. 409 when the patient already has "
+    "an active ticket in that department, the appointment is not booked, or the department "
+    "takes appointments only (and the patient has no booking there today); 422 for neither or "
+    "both forms, or an unknown id.",
+    responses={201: CheckInOut, **CONFLICT},
 )
 @allow(bp, *FRONT_DESK)
 def check_in(body: CheckInBody) -> tuple[Response, int]:
@@ -90,7 +94,10 @@ def check_in(body: CheckInBody) -> tuple[Response, int]:
         department_id=body.department_id,
         priority=body.priority,
     )
-    return jsonify(_ticket_json(ticket)), 201
+    answer = _ticket_json(ticket)
+    # Only a walk-in form can come back carrying an appointment: the service matched one.
+    answer["matched_booking"] = body.appointment_id is None and ticket.appointment_id is not None
+    return jsonify(CheckInOut.model_validate(answer).model_dump(mode="json")), 201
 
 
 @bp.get(

@@ -276,12 +276,34 @@ def _walk_in_parties(
         errors["department_id"] = "Choose an active department."
     if patient is None or department is None or errors:
         raise ValidationFailed(errors)
+    return patient, department
+
+
+def _refuse_walk_in(department: Department) -> None:
     if not department.accepts_walk_ins:
         raise Conflict(
             f"{department.name} sees patients by appointment only; book an appointment.",
             field="department_id",
         )
-    return patient, department
+
+
+def booking_today(patient: Patient, department: Department) -> Appointment | None:
+    """The patient's earliest appointment of today (the hospital's day) in the department
+    that is still ``booked``: a walk-in check-in checks it in (DOMAIN.md "The service day")."""
+    start, end = clock.day_bounds(clock.today())
+    return db.session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.department_id == department.id,
+            Appointment.status == "booked",
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(1)
+        .with_for_update()
+    )
 
 
 def _refuse_second_active_ticket(patient: Patient, department: Department) -> None:
@@ -310,7 +332,11 @@ def check_in(
     department_id: int | None = None,
     priority: str = "routine",
 ) -> Ticket:
-    """Open a ticket for a booked appointment or a walk-in."""
+    """Open a ticket for a booked appointment or a walk-in.
+
+    A walk-in who holds a booking today in that department checks that booking in: the
+    ticket carries it (``ticket.appointment_id``) and queues by its time and grace rule.
+    """
     _check_in_form(appointment_id, patient_id, department_id, priority)
     appointment = _booked_appointment(appointment_id) if appointment_id is not None else None
     if appointment is not None:
@@ -319,7 +345,12 @@ def check_in(
         patient, department = _walk_in_parties(patient_id, department_id)
     if not department.active:
         raise ValidationFailed({"department_id": "This department is inactive."})
+    # The patient's row lock (taken here) also serialises two desks matching one booking.
     _refuse_second_active_ticket(patient, department)
+    if appointment_id is None:
+        appointment = booking_today(patient, department)
+        if appointment is None:
+            _refuse_walk_in(department)
 
     now = utcnow()
     ticket = _new_ticket(

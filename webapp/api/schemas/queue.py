@@ -49,6 +49,16 @@ class TicketOut(BaseModel):
     )
 
 
+class CheckInOut(TicketOut):
+    """The check-in answer: the new ticket, and whether a walk-in matched a booking."""
+
+    matched_booking: bool = Field(
+        description="True when a walk-in check-in (no appointment_id sent) found the "
+        "patient's booked appointment today in that department and checked it in: "
+        "appointment_id names it and the ticket queues by its time"
+    )
+
+
 class QueueCurrentOut(BaseModel):
     department_id: int
     waiting: list[TicketOut] = Field(description="In serving order")
