@@ -1,5 +1,7 @@
 // Clinician workstation: one-key shortcuts for the buttons (the key is shown on each button).
 // C call next · R recall · S start · D complete · N no-show · Q return to queue · T transfer…
+// The live part (#ws-live) refreshes itself every 3 s; its controls keep fixed ids so htmx
+// gives the focus back after a swap, and a refresh waits while the transfer form is open.
 (function () {
   "use strict";
   var sent = false;
@@ -49,6 +51,18 @@
       return;
     }
     form.dataset.sending = "1";
+  });
+
+  // Skip a refresh while the clinician is filling in the transfer form; the next poll catches up.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var live = document.getElementById("ws-live");
+    if (!live || event.detail.elt !== live) {
+      return;
+    }
+    var active = document.activeElement;
+    if (live.querySelector("details.ws-transfer[open]") || (active && live.contains(active) && isTyping(active))) {
+      event.preventDefault();
+    }
   });
 
   // Back/forward cache: a restored page accepts shortcuts again.

@@ -1,13 +1,16 @@
-"""The clinician workstation: choosing a room, and every button changing the ticket."""
+"""The clinician workstation: choosing a room, every button changing the ticket, and the live
+part that follows the queue by itself."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from werkzeug.test import TestResponse
 
 from tests.admin.helpers import flashes, page_text
 from tests.factories import (
@@ -21,7 +24,9 @@ from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket
-from webapp.queue.moves import call_next, check_in
+from webapp.queue.moves import apply_move, call_next, check_in
+from webapp.queue.views.workstation import live_version, workstation_live
+from webapp.session_guard import POLLED_ATTRIBUTE
 
 
 @pytest.fixture
@@ -101,7 +106,7 @@ def _events(ticket: Ticket) -> list[str]:
 ACTIONS = ["call-next", "recall", "start", "complete", "no-show", "return", "transfer"]
 
 
-@pytest.mark.parametrize("path", ["/workstation"])
+@pytest.mark.parametrize("path", ["/workstation", "/workstation/live"])
 def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
@@ -118,6 +123,7 @@ def test_receptionists_cannot_use_the_workstation(
     as_receptionist: FlaskClient, action: str
 ) -> None:
     assert as_receptionist.get("/workstation").status_code == 403
+    assert as_receptionist.get("/workstation/live").status_code == 403
     assert as_receptionist.post(f"/workstation/{action}").status_code == 403
 
 
@@ -287,3 +293,132 @@ def test_a_stale_screen_does_not_act_on_another_patient(
 
 def test_actions_need_a_room_first(as_clinician: FlaskClient, room1: ServicePoint) -> None:
     assert "Choose your room" in _press(as_clinician, "call-next")
+
+
+# ------------------------------------------------------------------ the live part
+
+
+def _version(body: str) -> str:
+    match = re.search(r'id="ws-live"[^>]*data-version="([^"]+)"', body, re.S)
+    assert match is not None, "the live part carries its version"
+    return match.group(1)
+
+
+def _live(client: FlaskClient, version: str | None = None) -> TestResponse:
+    query = {"version": version} if version is not None else {}
+    return client.get("/workstation/live", query_string=query, headers={"HX-Request": "true"})
+
+
+@pytest.mark.parametrize("persona", ["as_clinician", "as_admin"])
+def test_the_page_and_the_poll_serve_the_same_live_part(
+    request: pytest.FixtureRequest, persona: str, room1: ServicePoint, ada: Patient
+) -> None:
+    client: FlaskClient = request.getfixturevalue(persona)
+    _ticket(ada, room1.department)
+    _at(client, room1)
+    page = page_text(client.get("/workstation"))
+    live = _live(client)
+    assert live.status_code == 200
+    fragment = page_text(live)
+    assert "<html" not in fragment and "Service point" not in fragment  # the room chooser stays
+    for body in (page, fragment):
+        assert 'hx-get="/workstation/live"' in body and 'hx-trigger="every 3s"' in body
+        assert f'"version": "{_version(body)}"' in body  # the poll sends it back (hx-vals)
+        assert "GM-001" in body and "Ada Lovelace" in body
+        # Fixed ids: htmx gives the focus back to the same control after a swap.
+        for action in ACTIONS:
+            assert f'id="ws-button-{action}"' in body
+    assert _version(page) == _version(fragment)
+
+
+def test_the_poll_answers_204_until_the_queue_changes(
+    as_clinician: FlaskClient, room1: ServicePoint, ada: Patient
+) -> None:
+    _at(as_clinician, room1)
+    version = _version(page_text(as_clinician.get("/workstation")))
+    idle = _live(as_clinician, version)
+    assert idle.status_code == 204 and idle.get_data() == b""
+
+    newcomer = _ticket(ada, room1.department)  # checked in at the desk
+    changed = _live(as_clinician, version)
+    assert changed.status_code == 200
+    body = page_text(changed)
+    assert f'data-ticket="{newcomer.number}"' in body and "1 waiting for Room 1" in body
+    new_version = _version(body)
+    assert new_version != version
+    assert _live(as_clinician, new_version).status_code == 204
+
+
+def test_the_poll_does_not_count_as_activity(as_clinician: FlaskClient) -> None:
+    view = workstation_live
+    marked = False
+    while view is not None and not marked:
+        marked = getattr(view, POLLED_ATTRIBUTE, False)
+        view = getattr(view, "__wrapped__", None)
+    assert marked
+
+
+def test_the_card_empties_when_the_patient_is_moved_elsewhere(
+    as_clinician: FlaskClient, receptionist: User, room1: ServicePoint, ada: Patient
+) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    version = _version(page_text(as_clinician.get("/workstation")))
+    assert _live(as_clinician, version).status_code == 204
+
+    # Reception sends the called patient back into the queue from the board's row menu (a
+    # called ticket cannot be cancelled: the rule book cancels only waiting tickets).
+    apply_move(ticket.id, "skip", actor=receptionist, reason="Went to the pharmacy")
+    db.session.commit()
+
+    body = page_text(_live(as_clinician, version))
+    assert "ws-ticket" not in body and "Nobody at Room 1" in body
+    assert 'id="ws-button-call-next" class="" data-shortcut="C"' in body  # free again: enabled
+
+
+def test_a_recall_made_elsewhere_changes_the_version(
+    as_clinician: FlaskClient, receptionist: User, room1: ServicePoint, ada: Patient
+) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    _press(as_clinician, "call-next")
+    version = _version(page_text(as_clinician.get("/workstation")))
+    apply_move(ticket.id, "recall", actor=receptionist)
+    db.session.commit()
+    changed = _live(as_clinician, version)
+    assert changed.status_code == 200 and "recalled 1×" in page_text(changed)
+
+
+def test_the_version_covers_the_rooms_current_ticket() -> None:
+    class Point:
+        id = 7
+
+    class State:
+        version = "3-abc-2"
+
+    def ticket(status: str, recalls: int) -> Ticket:
+        return Ticket(id=5, status=status, recall_count=recalls)
+
+    seen = {
+        live_version(Point(), State(), current)  # type: ignore[arg-type]
+        for current in (None, ticket("called", 0), ticket("called", 1), ticket("in_service", 1))
+    }
+    assert len(seen) == 4
+
+
+def test_without_a_room_the_live_part_asks_for_one_and_does_not_poll(
+    as_clinician: FlaskClient, room1: ServicePoint
+) -> None:
+    body = page_text(_live(as_clinician))
+    assert "Choose the room or counter" in body and "hx-trigger" not in body
+
+
+def test_the_workstation_counts_waited_minutes_from_the_check_in_time(
+    as_clinician: FlaskClient, room1: ServicePoint, ada: Patient
+) -> None:
+    ticket = _ticket(ada, room1.department)
+    _at(as_clinician, room1)
+    body = page_text(as_clinician.get("/workstation"))
+    assert f'data-since="{ticket.checked_in_at.isoformat(timespec="seconds")}"' in body
+    assert "data-now=" in body and "/static/js/waited.js" in body

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,8 +24,9 @@ from webapp.queue.forms import (
 from webapp.queue.models import Ticket
 from webapp.queue.moves import apply_move, call_next, sign_in_at_service_point
 from webapp.queue.rules import MOVES, role_refusal, status_refusal
-from webapp.queue.state import queue_state, serving_ticket
+from webapp.queue.state import QueueState, queue_state, serving_ticket
 from webapp.queue.views import View, bp, flash_form_errors, refused
+from webapp.session_guard import polled
 
 NEXT_IN_LINE = 3
 SESSION_POINT = "workstation_service_point_id"
@@ -105,24 +106,29 @@ def buttons_for(current: Ticket | None) -> list[Button]:
     return [_button_state(button, current) for button in BUTTONS]
 
 
-@bp.route("/workstation")
-@role_required(*CLINICAL)
-def workstation() -> View:
-    point = _chosen_point()
-    departments = list_departments(active_only=True)
-    points_by_department = [
-        (department, [p for p in department.service_points if p.active])
-        for department in departments
-    ]
+def live_version(
+    point: ServicePoint | None, state: QueueState | None, current: Ticket | None
+) -> str:
+    """Changes whenever anything the live part shows changes: the department's queue (new
+    arrivals, anyone's move) and the room's current ticket (a change made elsewhere, such as a
+    recall from the board, included)."""
+    if point is None or state is None:
+        return "no-room"
+    room = f"{current.id}:{current.status}:{current.recall_count}" if current else "free"
+    return f"{point.id}|{state.version}|{room}"
+
+
+def _live_context(point: ServicePoint | None, departments: list[Department]) -> dict[str, object]:
+    """What the live part (current patient, buttons, next in line) shows for ``point``."""
     context: dict[str, object] = {
         "point": point,
-        "points_by_department": points_by_department,
         "departments": departments,
         "current": None,
         "next_up": [],
         "waiting_count": 0,
         "buttons": buttons_for(None),
         "now": utcnow(),
+        "version": live_version(None, None, None),
     }
     if point is not None:
         state = queue_state(point.department_id)
@@ -135,8 +141,36 @@ def workstation() -> View:
             next_up=eligible[:NEXT_IN_LINE],
             waiting_count=len(eligible),
             buttons=buttons_for(current),
+            version=live_version(point, state, current),
         )
-    return render_template("queue/workstation.html", **context)
+    return context
+
+
+@bp.route("/workstation")
+@role_required(*CLINICAL)
+def workstation() -> View:
+    point = _chosen_point()
+    departments = list_departments(active_only=True)
+    points_by_department = [
+        (department, [p for p in department.service_points if p.active])
+        for department in departments
+    ]
+    return render_template(
+        "queue/workstation.html",
+        points_by_department=points_by_department,
+        **_live_context(point, departments),
+    )
+
+
+@bp.route("/workstation/live")
+@role_required(*CLINICAL)
+@polled
+def workstation_live() -> View:
+    """The live part of the workstation; 204 (htmx swaps nothing) while nothing changed."""
+    context = _live_context(_chosen_point(), list_departments(active_only=True))
+    if request.args.get("version") == context["version"]:
+        return "", 204
+    return render_template("queue/_workstation_live.html", **context)
 
 
 def _to_workstation() -> Response:
