@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,6 +20,8 @@ from tests.factories import (
     ServicePointFactory,
 )
 from webapp.appointments.models import Appointment
+from webapp.clock import local_time
+from webapp.database import utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
@@ -246,7 +249,7 @@ def test_check_in_an_appointment_in_one_click(
     appointment = AppointmentFactory(patient=ada_patient, department=gm, reason="Cough")
     db.session.commit()
     board = page_text(as_receptionist.get("/queue"))
-    assert "Today’s booked appointments (1)" in board and "Cough" in board
+    assert "Still to arrive today (1)" in board and "Cough" in board
     response = as_receptionist.post(
         "/queue/check-in-appointment",
         data={"appointment_id": appointment.id},
@@ -434,10 +437,98 @@ def test_the_board_loads_its_script_and_keeps_check_in_outside_the_polled_rows(
     as_receptionist: FlaskClient, gm: Department
 ) -> None:
     body = page_text(as_receptionist.get("/queue"))
-    assert "/static/js/queue.js" in body and "<script>" not in body
+    assert "/static/js/queue.js" in body and "/static/js/waited.js" in body
+    assert "<script>" not in body
     rows_start = body.index('id="board-rows"')
-    assert body.index('id="checkin-form"') < rows_start
+    # The compact check-in bar above the queue, still-to-arrive appointments below it.
+    assert body.index('id="checkin-form"') < rows_start < body.index('id="todays-appointments"')
     assert 'hx-trigger="every 4s"' in body
+
+
+@pytest.fixture
+def midday(time_machine: Any) -> None:
+    """Today's appointments an hour either side of now are still today (not near midnight)."""
+    time_machine.move_to(datetime(2025, 3, 10, 12, 0, tzinfo=UTC), tick=False)
+
+
+def _appointments_details(body: str) -> str:
+    match = re.search(r'<details class="todays-appointments"[^>]*>', body)
+    assert match is not None
+    return match.group(0)
+
+
+def test_still_to_arrive_is_open_while_short_and_closed_when_long(
+    midday: None, as_receptionist: FlaskClient, gm: Department
+) -> None:
+    AppointmentFactory(department=gm)
+    db.session.commit()
+    assert " open" in _appointments_details(page_text(as_receptionist.get("/queue")))
+    AppointmentFactory.create_batch(5, department=gm)
+    db.session.commit()
+    body = page_text(as_receptionist.get("/queue"))
+    assert "Still to arrive today (6)" in body
+    assert " open" not in _appointments_details(body)
+
+
+def test_waited_minutes_carry_the_check_in_time_for_the_counting_script(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    ticket = _ticket(ada_patient, gm)
+    body = page_text(as_receptionist.get("/queue/board-partial"))
+    since = ticket.checked_in_at.isoformat(timespec="seconds")
+    assert f'data-since="{since}" data-long-after="30">0 min</span>' in body
+    assert re.search(r'id="board-rows"[^>]*data-now="\d{4}-\d\d-\d\dT[^"]+"', body, re.S)
+
+
+def test_a_late_arrival_is_flagged_in_words(
+    midday: None, as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    on_time = AppointmentFactory(department=gm, starts_at=utcnow() + timedelta(minutes=5))
+    late = AppointmentFactory(
+        patient=ada_patient, department=gm, starts_at=utcnow() - timedelta(hours=1)
+    )
+    db.session.commit()
+    on_time_ticket = check_in(actor=None, appointment_id=on_time.id)
+    late_ticket = check_in(actor=None, appointment_id=late.id)
+    db.session.commit()
+    body = page_text(as_receptionist.get("/queue"))
+
+    def row(number: str) -> str:
+        match = re.search(rf'data-ticket="{number}">.*?</tr>', body, re.S)
+        assert match is not None
+        return match.group(0)
+
+    assert 'class="badge late-badge">Late</span>' in row(late_ticket.number)
+    assert "late-badge" not in row(on_time_ticket.number)
+
+
+def test_checking_in_an_appointment_says_which_appointment(
+    midday: None, as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    appointment = AppointmentFactory(patient=ada_patient, department=gm)
+    db.session.commit()
+    response = as_receptionist.post(
+        "/queue/check-in-appointment",
+        data={"appointment_id": appointment.id},
+        follow_redirects=True,
+    )
+    at = local_time(appointment.starts_at)
+    messages = " ".join(flashes(page_text(response)))
+    assert f"Checked in: ticket GM-001 in General Medicine, for the {at} appointment." in messages
+    assert "Lovelace" not in messages
+
+
+def test_a_walk_in_without_a_booking_names_no_appointment(
+    as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    response = as_receptionist.post(
+        "/queue/check-in",
+        data={"patient_id": ada_patient.id, "department_id": gm.id, "priority": "routine"},
+        follow_redirects=True,
+    )
+    messages = " ".join(flashes(page_text(response)))
+    assert "Checked in: ticket GM-001 in General Medicine." in messages
+    assert "appointment" not in messages
 
 
 # ------------------------------------------------------------------ a ticket's history

@@ -37,6 +37,9 @@ from webapp.session_guard import polled
 # The moves a board row offers (the workstation makes the ones tied to a room); which of
 # them a row shows is the rule book's answer for the ticket's status and the viewer's role.
 BOARD_MOVES = ("recall", "skip", "move_to_front", "set_priority", "assign", "transfer", "cancel")
+# "Still to arrive today" opens by itself only while it is this short, so the live queue stays
+# the first thing on the desk's screen.
+OPEN_APPOINTMENTS_UP_TO = 5
 
 
 def _department_filter() -> int | None:
@@ -92,6 +95,7 @@ def board() -> View:
     return render_template(
         "queue/board.html",
         appointments=appointments,
+        open_appointments_up_to=OPEN_APPOINTMENTS_UP_TO,
         selected_department=department_id,
         **context,
     )
@@ -152,14 +156,24 @@ def check_in_appointment() -> Response:
 
 
 def _flash_checked_in(ticket: Ticket) -> None:
+    """Say which ticket was made, and for which appointment when the ticket has one (a walk-in
+    check-in takes the patient's booking today in that department by itself)."""
     # The flash travels in the session cookie: it names the ticket, never the patient.
+    for_appointment = (
+        Markup(", for the {time} appointment").format(
+            time=clock.local_time(ticket.appointment.starts_at)
+        )
+        if ticket.appointment is not None
+        else ""
+    )
     flash(
         Markup(
-            "Checked in: ticket <strong>{number}</strong> in {department}. "
+            "Checked in: ticket <strong>{number}</strong> in {department}{for_appointment}. "
             '<a href="{url}">Print ticket {number}</a>'
         ).format(
             number=ticket.number,
             department=ticket.department.name,
+            for_appointment=for_appointment,
             url=url_for("tickets.print_ticket", ticket_id=ticket.id),
         ),
         "success",
