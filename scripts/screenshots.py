@@ -1,0 +1,341 @@
+"""Screenshots of every screen for the guides (`make screenshots`).
+
+Serves the app on loopback from a temporary SQLite database holding the demo data and a
+little of a clinic day (check-ins, a finished visit, patients called to rooms), then saves
+PNGs taken in Debian's Chromium at the sizes each screen is used at:
+
+- staff screens at 1366x768, signed in as the demo users: the reception board, the clinician
+  workstation, the patients list, the appointment day view, the list of waiting-room displays;
+- the waiting-room display at 1920x1080, after its start overlay was clicked;
+- the patient's ticket page at 390x844.
+
+Each picture is what the window shows (not the whole scrolled page): that is what a person
+at that screen sees. Any request that would leave loopback is aborted and fails the run.
+
+    .venv/bin/python scripts/screenshots.py --out /tmp/screens   # look first
+    make screenshots                                             # into docs/screens/
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import time_machine
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python scripts/screenshots.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from webapp import create_app  # noqa: E402
+from webapp.appointments.models import Appointment  # noqa: E402
+from webapp.auth.services import find_user_by_username  # noqa: E402
+from webapp.clock import day_bounds, today  # noqa: E402
+from webapp.commands import DEMO_USERS  # noqa: E402
+from webapp.database import utcnow  # noqa: E402
+from webapp.departments.models import Department, ServicePoint  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.patients.models import Patient  # noqa: E402
+from webapp.queue import moves  # noqa: E402
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+STAFF = {"width": 1366, "height": 768}
+DISPLAY = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
+T = TypeVar("T")
+LOGINS = {role: (username, password) for username, _name, role, password in DEMO_USERS}
+
+
+def build_app(database: Path) -> Flask:
+    # The app's other settings come from the environment, as under `make run`; a developer's
+    # database or Redis must not be picked up, and demo data is seeded in development only.
+    os.environ["APP_ENV"] = "development"
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    app = create_app(
+        {
+            "SECRET_KEY": secrets.token_hex(32),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "REDIS_URL": None,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            # No worker runs here: tasks (notifications) run where they are queued.
+            "HUEY_IMMEDIATE": True,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        result = app.test_cli_runner().invoke(args=["seed-demo", "--no-logins"])
+        if result.exit_code != 0:
+            raise SystemExit(f"seed-demo failed:\n{result.output}")
+        print(result.output.strip())
+        ticket_token = clinic_morning()
+        db.session.remove()
+    app.config["SCREENSHOT_TICKET_TOKEN"] = ticket_token
+    return app
+
+
+def _found(value: T | None, what: str) -> T:
+    if value is None:
+        raise SystemExit(f"screenshots: {what} is missing")
+    return value
+
+
+MORNING_MINUTES = 45
+
+
+def _at(minutes_ago: int) -> Any:
+    """Travel back for one step of the made-up last 45 minutes (the clock stands still).
+
+    Shortly after midnight the steps are squeezed into today so far: every ticket belongs to
+    today's service day, in the same order.
+    """
+    now = utcnow()
+    span = min(timedelta(minutes=MORNING_MINUTES), now - day_bounds(today())[0])
+    return time_machine.travel(now - span * minutes_ago / MORNING_MINUTES, tick=False)
+
+
+def clinic_morning() -> str:
+    """Check-ins over the last 45 minutes, a finished visit, patients called to rooms.
+
+    Returns the status token of a General Medicine patient still waiting (their ticket page).
+    """
+    gm = _found(db.session.scalar(select(Department).where(Department.code == "GM")), "GM")
+    ped = _found(db.session.scalar(select(Department).where(Department.code == "PED")), "PED")
+    rooms = {point.name: point for point in gm.service_points}
+    clinician = _found(find_user_by_username(LOGINS["clinician"][0]), "the demo clinician")
+    receptionist = _found(find_user_by_username(LOGINS["receptionist"][0]), "the demo receptionist")
+
+    start, end = day_bounds(today())
+    booked_today = {
+        appointment.patient_id
+        for appointment in db.session.scalars(
+            select(Appointment).where(Appointment.starts_at >= start, Appointment.starts_at < end)
+        )
+    }
+    # Walk-ins: demo patients with no appointment today.
+    walk_ins = iter(
+        patient
+        for patient in db.session.scalars(select(Patient).order_by(Patient.mrn))
+        if patient.id not in booked_today
+    )
+    todays_gm = list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.department_id == gm.id,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+    def walk_in(department: Department, minutes_ago: int, priority: str = "routine") -> str:
+        with _at(minutes_ago):
+            ticket = moves.check_in(
+                actor=receptionist,
+                patient_id=next(walk_ins).id,
+                department_id=department.id,
+                priority=priority,
+            )
+            db.session.commit()
+            return ticket.status_token
+
+    def call(room: ServicePoint, minutes_ago: int, actor: Any = None) -> int:
+        with _at(minutes_ago):
+            ticket = _found(
+                moves.call_next(service_point_id=room.id, actor=actor),
+                f"a patient waiting for {room.name}",
+            )
+            db.session.commit()
+            return ticket.id
+
+    def move(ticket_id: int, status: str, minutes_ago: int) -> None:
+        with _at(minutes_ago):
+            moves.transition_ticket(ticket_id, status=status, actor=None)
+            db.session.commit()
+
+    with _at(MORNING_MINUTES):
+        moves.sign_in_at_service_point(rooms["Room 1"].id, clinician)
+        db.session.commit()
+    walk_in(gm, 40)
+    walk_in(gm, 38)
+    finished = call(rooms["Room 1"], 35, clinician)
+    move(finished, "in_service", 34)
+    move(finished, "completed", 22)
+    walk_in(ped, 30)
+    walk_in(gm, 27, "urgent")
+    # The first of today's appointments arrives early, if there is one still to come today.
+    if todays_gm:
+        with _at(20):
+            moves.check_in(actor=receptionist, appointment_id=todays_gm[0].id)
+            db.session.commit()
+    walk_in(gm, 18)
+    walk_in(ped, 15, "priority")
+    current = call(rooms["Room 1"], 12, clinician)
+    move(current, "in_service", 11)
+    call(rooms["Room 2"], 8)
+    walk_in(gm, 6)
+    token = walk_in(gm, 3)
+    walk_in(ped, 2)
+    return token
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+class Photographer:
+    """Opens guarded browser contexts and saves what their windows show."""
+
+    def __init__(self, browser: Browser, base_url: str, out: Path) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.out = out
+        self.escaped: list[str] = []
+
+    def context(self, viewport: dict[str, int]) -> BrowserContext:
+        context = self.browser.new_context(
+            base_url=self.base_url, viewport=viewport, locale="en-GB"
+        )
+        context.route("**/*", self._only_loopback)
+        return context
+
+    def _only_loopback(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:", "about:")) or urlsplit(url).hostname in LOOPBACK_HOSTS:
+            route.continue_()
+        else:
+            self.escaped.append(url)
+            route.abort("blockedbyclient")
+
+    def shoot(self, page: Page, path: str, name: str) -> None:
+        page.goto(path)
+        # The polled screens ask again every few seconds; half a second of quiet is enough.
+        page.wait_for_load_state("networkidle")
+        self.save(page, name)
+
+    def save(self, page: Page, name: str) -> None:
+        target = self.out / name
+        page.screenshot(path=str(target))
+        print(f"saved {target}")
+
+
+def sign_in(page: Page, role: str) -> None:
+    username, password = LOGINS[role]
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def take_screenshots(app: Flask, base_url: str, out: Path, chromium: str) -> list[str]:
+    gm_id = _department_id(app, "GM")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        camera = Photographer(browser, base_url, out)
+
+        reception = camera.context(STAFF).new_page()
+        sign_in(reception, "receptionist")
+        camera.shoot(reception, f"/queue?department_id={gm_id}", "reception-board.png")
+        camera.shoot(reception, "/patients", "patients.png")
+        camera.shoot(reception, f"/appointments/day?department_id={gm_id}", "appointments-day.png")
+        camera.shoot(reception, "/displays", "displays.png")
+
+        clinician = camera.context(STAFF).new_page()
+        sign_in(clinician, "clinician")
+        clinician.goto("/workstation")
+        clinician.locator("#ws-service-point").select_option(label="Room 1")
+        clinician.get_by_role("button", name="Use this room").click()
+        expect(clinician.get_by_text("You are working at Room 1")).to_be_visible()
+        camera.shoot(clinician, "/workstation", "workstation.png")
+
+        display = camera.context(DISPLAY).new_page()
+        display.goto("/display/GM")
+        display.get_by_role("button", name="Start the display").click()
+        expect(display.locator("#start-overlay")).to_be_hidden()
+        display.wait_for_load_state("networkidle")
+        camera.save(display, "display.png")
+
+        phone = camera.context(PHONE).new_page()
+        camera.shoot(phone, f"/t/{app.config['SCREENSHOT_TICKET_TOKEN']}", "ticket.png")
+
+        browser.close()
+    return camera.escaped
+
+
+def _department_id(app: Flask, code: str) -> int:
+    with app.app_context():
+        department_id = db.session.scalar(select(Department.id).where(Department.code == code))
+        db.session.remove()
+    return _found(department_id, code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "screens", help="folder for the PNGs"
+    )
+    parser.add_argument(
+        "--chromium",
+        default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        help="the Chromium to drive (Playwright never downloads one)",
+    )
+    args = parser.parse_args(argv)
+    if not Path(args.chromium).is_file():
+        parser.error(f"no Chromium at {args.chromium} (apt-get install chromium)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    # One line per picture, not one per request.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    with tempfile.TemporaryDirectory(prefix="hq-screens-") as folder:
+        app = build_app(Path(folder) / "screens.sqlite3")
+        with serve(app) as base_url:
+            print(f"serving the demo on {base_url} ({datetime.now():%H:%M})")
+            escaped = take_screenshots(app, base_url, args.out.resolve(), args.chromium)
+    if escaped:
+        print("FAILED: requests tried to leave loopback:", *escaped, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
