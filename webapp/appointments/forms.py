@@ -101,8 +101,8 @@ def _time_field() -> ClockField:
             "inputmode": "numeric",
             "pattern": CLOCK_HTML_PATTERN,
             "placeholder": "14:30",
-            "maxlength": 5,
-            "size": 5,
+            # No maxlength: it would cut "2:30 PM" to "2:30 " and book 02:30 without a word.
+            "size": 6,
             "autocomplete": "off",
         },
     )
