@@ -359,20 +359,26 @@ def test_a_new_call_after_a_finished_visit_is_now_calling(
     assert numbers_in(html) == [second.number, first.number]
 
 
-def test_long_numbers_and_room_names_get_a_smaller_size(
-    client: FlaskClient, department: Department, receptionist: User
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [
+        ("Room 3", ""),
+        ("Minor procedures 2", " is-long"),  # 18 characters
+        ("Cardiology consulting room 12B", " is-very-long"),  # 30
+        ("Paediatric assessment and observation unit", " is-longest"),  # 43
+    ],
+)
+def test_long_room_names_get_a_smaller_size(
+    client: FlaskClient, department: Department, receptionist: User, name: str, size: str
 ) -> None:
-    long_room = ServicePointFactory(
-        department=department, name="Cardiology outpatient consulting room 12B"
-    )
-    db.session.commit()
     check_in_patient(department, receptionist)
-    call(long_room)
+    call(ServicePointFactory(department=department, name=name))
 
     html = client.get("/display/GM/state.json").get_json()["html"]
 
-    assert 'class="now-room is-very-long"' in html
-    assert 'class="recent-room is-very-long"' in html
+    assert f'class="now-room{size}">{name}<' in html
+    assert f'class="recent-room{size}">{name}<' in html
+    assert 'class="now-number">GM-001<' in html and 'class="recent-number">GM-001<' in html
 
 
 # ------------------------------------------------------------ the staff list of screens

@@ -3,8 +3,10 @@ and says so when it loses the server; the patient's ticket page follows the queu
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -215,3 +217,107 @@ def test_the_ticket_page_follows_the_queue_by_itself(page: Page, live_server: st
         assert csp_problems == []
     finally:
         _finish(ticket_ids)
+
+
+def _move(ticket_id: int, move: str) -> None:
+    queue.apply_move(ticket_id, move, actor=None)
+    db.session.commit()
+
+
+def _lines(page: Page) -> list[str]:
+    """The ticket number of each line under "Last calls", top to bottom."""
+    return page.locator("#recent-calls .recent-number").all_inner_texts()
+
+
+def test_the_display_keeps_one_line_per_ticket_and_lets_a_finished_visit_go(
+    page: Page, live_server: str, gm: int
+) -> None:
+    page.set_default_timeout(10_000)
+    page.add_init_script(RECORD_SPEECH)
+    page.goto(f"{live_server}/display/GM")
+    page.keyboard.press("Enter")
+    expect(page.locator("#start-overlay")).to_be_hidden()
+
+    rooms = _free_rooms(gm)[:2]
+    assert len(rooms) == 2, "two free GM rooms are needed"
+    called: list[tuple[int, str]] = []
+    try:
+        for first_name in FIRST_NAMES:
+            _check_in(gm, first_name)
+        # A call, a recall of it, then another room's call: three announcements, two lines.
+        first = queue.call_next(service_point_id=rooms[0][0], actor=None)
+        assert first is not None
+        called.append((first.id, first.number))
+        db.session.commit()
+        page.wait_for_function("() => window.__spoken.length >= 1", timeout=12_000)
+        queue.override_ticket(called[0][0], action="recall", actor=None)
+        db.session.commit()
+        page.wait_for_function("() => window.__spoken.length >= 2", timeout=12_000)
+        second = queue.call_next(service_point_id=rooms[1][0], actor=None)
+        assert second is not None
+        called.append((second.id, second.number))
+        db.session.commit()
+        page.wait_for_function("() => window.__spoken.length >= 3", timeout=12_000)
+
+        (_first_id, first_number), (second_id, second_number) = called
+        assert page.evaluate("window.__spoken") == [
+            spoken(first_number, rooms[0][1]),
+            spoken(first_number, rooms[0][1]),  # the recall is said again
+            spoken(second_number, rooms[1][1]),
+        ]
+        expect(page.locator("#now-number")).to_have_text(second_number)
+        lines = _lines(page)
+        assert lines[:2] == [second_number, first_number]
+        assert lines.count(first_number) == 1 and lines.count(second_number) == 1
+        recalled = page.locator("#recent-calls .recent-call").nth(1)
+        expect(recalled.locator(".recent-recall")).to_have_text("again")
+
+        # The newest call's visit ends: it leaves "Now calling", and stays in the last calls.
+        _move(second_id, "start")
+        expect(page.locator("#now-number")).to_have_text(second_number)  # in service: still
+        _move(second_id, "complete")
+        expect(page.locator("#now-number")).to_have_text("—")
+        expect(page.locator("#now-room")).to_have_text("Please wait to be called")
+        expect(page.locator("#recent-calls")).to_contain_text(second_number)
+        assert len(page.evaluate("window.__spoken")) == 3  # nothing announced twice
+        assert page.evaluate("window.__cancelled") == 0
+        assert_accessible(page)
+    finally:
+        _finish([ticket_id for ticket_id, _number in called])
+
+
+def test_staff_find_every_screen_and_test_the_sound_without_typing_an_address(
+    page: Page, live_server: str
+) -> None:
+    page.set_default_timeout(10_000)
+    csp_problems = _watch_csp(page)
+    page.add_init_script(RECORD_SPEECH)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Username").fill("reception")
+    page.get_by_label("Password").fill("reception-demo-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+
+    page.get_by_role("link", name="Screens").click()
+    expect(page.get_by_role("heading", name="Waiting-room screens")).to_be_visible()
+    assert_accessible(page)
+    if os.environ.get("E2E_SCREENSHOTS"):  # for a person to look at (tests/e2e/test_screens.py)
+        page.screenshot(path=str(Path(os.environ["E2E_SCREENSHOTS"]) / "displays.png"))
+
+    # The sound test plays the chime, then says a test call with the display's words.
+    page.get_by_role("button", name="Play the sound test").click()
+    expect(page.locator("#sound-test-status")).to_contain_text("Done", timeout=10_000)
+    assert page.evaluate("window.__spoken") == [
+        "This is a sound test. " + spoken("GM-014", "Room 3") + "."
+    ]
+    expect(page.get_by_role("button", name="Play the sound test")).to_be_enabled()
+
+    # Each department's screen opens from its link, in a tab of its own.
+    with page.expect_popup() as popup:
+        page.get_by_role("link", name="Open the General Medicine screen").click()
+    screen = popup.value
+    screen.wait_for_load_state()
+    assert screen.url == f"{live_server}/display/GM"
+    expect(screen.locator("#start-overlay")).to_contain_text("Click or press any key to start")
+    screen.close()
+    assert csp_problems == []
