@@ -397,3 +397,18 @@ def test_it_refuses_to_print_demo_logins_in_production(app: Flask) -> None:
 
     assert result.exit_code != 0
     assert "-demo-" not in result.output
+
+
+@pytest.mark.postgres
+def test_it_seeds_the_demo_day_once_on_postgresql(pg_app: Flask) -> None:
+    pg_app.config["HOSPITAL_TIMEZONE"] = "Europe/London"
+    _seed_at(pg_app, _at(19, 45))
+    before = _table_counts()
+
+    result = _seed_at(pg_app, _at(19, 50))
+
+    assert _table_counts() == before
+    assert "0 appointments" in result.output
+    booked = _booked()
+    assert booked[("GM", TRIAL_DAY)][0] == ("20:00", 15)
+    assert booked[("GM", TOMORROW)] == TOMORROW_GM
