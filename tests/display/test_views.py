@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import sign_in
@@ -417,3 +418,29 @@ def test_every_staff_role_sees_every_active_departments_screen(
     assert "<script>" not in page
     # The navigation leads here.
     assert re.search(r'<a[^>]+href="/displays"[^>]*>\s*Screens', page)
+
+
+def test_one_line_per_ticket_on_postgresql(pg_app: Flask) -> None:
+    """The grouped subquery that picks each ticket's latest call runs on PostgreSQL too, with
+    the same answer: the recalled ticket once, on top, with its count; the finished one stays
+    in the list but not under "now calling"."""
+    department = DepartmentFactory(code="GM", name="General Medicine")
+    room, other_room = (
+        ServicePointFactory(department=department, name=f"Room {n}") for n in (1, 2)
+    )
+    db.session.commit()
+    first, second, third = (check_in_patient(department) for _ in range(3))
+    call(room)
+    call(other_room)
+    for _ in range(3):
+        queue.override_ticket(first.id, action="recall", actor=None)
+        db.session.commit()
+    queue.transition_ticket(first.id, status="no_show", actor=None)
+    db.session.commit()
+
+    html = pg_app.test_client().get("/display/GM/state.json").get_json()["html"]
+
+    assert numbers_in(html) == [first.number, second.number]
+    assert recalls_in(html) == ["again ×3", ""]
+    assert now_number(html) == "—"
+    assert 'class="waiting-count">1<' in html and third.number not in html
