@@ -8,6 +8,7 @@ clear message instead of surfacing later as a confusing failure.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -112,6 +113,17 @@ def redis_client_options(env: Mapping[str, str] | None = None) -> dict[str, floa
         "socket_connect_timeout": _seconds(env, "REDIS_CONNECT_TIMEOUT", 0.5),
         "socket_timeout": _seconds(env, "REDIS_READ_TIMEOUT", 1.0),
     }
+
+
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
+    """A wall-clock time of day, "HH:MM" on the 24-hour clock (00:00–23:59)."""
+    value = _text(env, name) or default
+    if not _CLOCK_TIME.match(value):
+        raise ConfigError(name, f"expected a time of day such as 23:30 (24-hour), got {value!r}")
+    return value
 
 
 def _public_base_url(env: Mapping[str, str]) -> str | None:
@@ -259,6 +271,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "QUEUE_APPOINTMENT_GRACE_MINUTES", 15
         ),
         "QUEUE_SKIP_PLACES": _positive_int(env, "QUEUE_SKIP_PLACES", 3),
+        # When the end-of-day close runs for a department open at all hours (hospital time).
+        "DAY_CLOSE_TIME": _clock_time(env, "DAY_CLOSE_TIME", "23:30"),
         # How many reverse proxies (nginx, a load balancer) sit in front of the app; their
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.
         "TRUSTED_PROXY_COUNT": _non_negative_int(env, "TRUSTED_PROXY_COUNT", 0),
