@@ -103,3 +103,20 @@ def test_it_books_at_14_30_and_shows_14_30_in_an_en_us_browser(
     expect(page.locator("dl.details")).to_contain_text(f"{day} 14:30")
     assert not TWELVE_HOUR.search(page.locator("main").inner_text())
     assert_accessible(page)
+
+
+def test_it_lays_out_the_patient_search_as_label_box_and_help(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/patients")
+    box = page.get_by_label("Find a patient")
+    box.focus()
+    button = page.get_by_role("button", name="Search").bounding_box()
+    field = box.bounding_box()
+    help_text = page.locator("#patient-q-help").bounding_box()
+    assert button and field and help_text
+    assert help_text["y"] >= button["y"] + button["height"], "the help runs into the button"
+    assert help_text["y"] >= field["y"] + field["height"]
+    assert button["x"] >= field["x"] + field["width"], "the button sits beside the box"
+    # No ring is drawn around the whole row when the box has the focus.
+    ring = page.locator("search.patient-search").evaluate("e => getComputedStyle(e).boxShadow")
+    assert ring == "none"
+    assert_accessible(page)

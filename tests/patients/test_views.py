@@ -120,6 +120,8 @@ def test_unknown_patient_is_404(as_receptionist: FlaskClient, path: str) -> None
 def test_search_page_has_a_labelled_live_search_box(as_receptionist: FlaskClient) -> None:
     body = page_text(as_receptionist.get("/patients"))
     assert '<label for="patient-q">Find a patient</label>' in body
+    # The <search> landmark, not role="search", which Pico styles as one input group.
+    assert '<search class="patient-search">' in body and 'role="search"' not in body
     assert 'hx-trigger="input changed delay:250ms, search"' in body
     assert 'hx-target="#patient-results"' in body
     assert 'href="/patients/new"' in body and "Register a new patient" in body
