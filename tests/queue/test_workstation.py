@@ -13,11 +13,13 @@ from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from tests.admin.helpers import flashes, page_text
+from tests.conftest import sign_in
 from tests.factories import (
     AppointmentFactory,
     DepartmentFactory,
     PatientFactory,
     ServicePointFactory,
+    UserFactory,
 )
 from webapp.auth.models import User
 from webapp.departments.models import Department, ServicePoint
@@ -422,3 +424,29 @@ def test_the_workstation_counts_waited_minutes_from_the_check_in_time(
     body = page_text(as_clinician.get("/workstation"))
     assert f'data-since="{ticket.checked_in_at.isoformat(timespec="seconds")}"' in body
     assert "data-now=" in body and "/static/js/waited.js" in body
+
+
+@pytest.mark.postgres
+def test_the_live_part_follows_the_queue_on_postgres(pg_app: Flask) -> None:
+    clinician = UserFactory(username="pg-chidi", role="clinician")
+    desk = UserFactory(username="pg-rosa", role="receptionist")
+    department = DepartmentFactory(code="GM", name="General Medicine")
+    room = ServicePointFactory(department=department, name="Room 1")
+    db.session.commit()
+    browser = pg_app.test_client()
+    sign_in(browser, clinician)
+    _at(browser, room)
+    version = _version(page_text(browser.get("/workstation")))
+    assert _live(browser, version).status_code == 204
+
+    ticket = _ticket(PatientFactory(), department)
+    arrived = _live(browser, version)
+    assert arrived.status_code == 200 and f'data-ticket="{ticket.number}"' in page_text(arrived)
+
+    _press(browser, "call-next")
+    version = _version(page_text(browser.get("/workstation")))
+    apply_move(ticket.id, "skip", actor=desk, reason="Stepped out")
+    db.session.commit()
+    emptied = page_text(_live(browser, version))
+    assert "Nobody at Room 1" in emptied and "ws-ticket" not in emptied
+    db.session.remove()
