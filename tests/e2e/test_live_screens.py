@@ -202,7 +202,10 @@ def test_it_shows_a_new_check_in_on_the_board_and_the_workstation_without_reload
 
 
 def test_it_puts_the_live_queue_first_at_1366_by_768_with_check_in_one_key_away(
-    new_context: Callable[..., BrowserContext], live_server: str, elsewhere: Elsewhere
+    new_context: Callable[..., BrowserContext],
+    live_server: str,
+    elsewhere: Elsewhere,
+    screens: Path,
 ) -> None:
     elsewhere.walk_in("Inview", priority="routine")
     board = _board(new_context(viewport=DESK), live_server)
@@ -239,6 +242,7 @@ def test_it_puts_the_live_queue_first_at_1366_by_768_with_check_in_one_key_away(
     search(field, LAST_NAME, keyboard=True)
     expect(board.locator("#checkin-results").get_by_text(LAST_NAME).first).to_be_visible()
     assert_accessible(board)
+    board.screenshot(path=str(screens / "reception-board-check-in-1366x768.png"))
 
 
 def test_it_keeps_the_clinicians_focus_across_a_refresh(
