@@ -12,6 +12,10 @@ PNGs taken in Debian's Chromium at the sizes each screen is used at:
 Each picture is what the window shows (not the whole scrolled page): that is what a person
 at that screen sees. Any request that would leave loopback is aborted and fails the run.
 
+The pictures show today at 10:30 (``--at``), whenever they are taken: the server's clock
+(time-machine) and the browser's (Playwright's clock) both start there, so the demo day
+has a morning behind it and appointments still to come.
+
     .venv/bin/python scripts/screenshots.py --out /tmp/screens   # look first
     make screenshots                                             # into docs/screens/
 """
@@ -26,8 +30,8 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -42,10 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python scripts/screenshots.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
-from webapp import create_app  # noqa: E402
+from webapp import clock, create_app  # noqa: E402
 from webapp.appointments.models import Appointment  # noqa: E402
 from webapp.auth.services import find_user_by_username  # noqa: E402
-from webapp.clock import day_bounds, today  # noqa: E402
 from webapp.commands import DEMO_USERS  # noqa: E402
 from webapp.database import utcnow  # noqa: E402
 from webapp.departments.models import Department, ServicePoint  # noqa: E402
@@ -61,7 +64,7 @@ T = TypeVar("T")
 LOGINS = {role: (username, password) for username, _name, role, password in DEMO_USERS}
 
 
-def build_app(database: Path) -> Flask:
+def make_app(database: Path) -> Flask:
     # The app's other settings come from the environment, as under `make run`; a developer's
     # database or Redis must not be picked up, and demo data is seeded in development only.
     os.environ["APP_ENV"] = "development"
@@ -78,6 +81,19 @@ def build_app(database: Path) -> Flask:
             "SESSION_COOKIE_SECURE": False,
         }
     )
+    return app
+
+
+def clinic_time(app: Flask, at: str) -> datetime | None:
+    """Today at ``at`` (HH:MM) in the hospital's zone, or None for "now"."""
+    if at == "now":
+        return None
+    with app.app_context():
+        return datetime.combine(clock.today(), time.fromisoformat(at), clock.hospital_zone())
+
+
+def load_demo(app: Flask) -> None:
+    """Migrate, seed the demo data and play the last 45 minutes of the clinic day."""
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -89,7 +105,6 @@ def build_app(database: Path) -> Flask:
         ticket_token = clinic_morning()
         db.session.remove()
     app.config["SCREENSHOT_TICKET_TOKEN"] = ticket_token
-    return app
 
 
 def _found(value: T | None, what: str) -> T:
@@ -108,7 +123,7 @@ def _at(minutes_ago: int) -> Any:
     today's service day, in the same order.
     """
     now = utcnow()
-    span = min(timedelta(minutes=MORNING_MINUTES), now - day_bounds(today())[0])
+    span = min(timedelta(minutes=MORNING_MINUTES), now - clock.day_bounds(clock.today())[0])
     return time_machine.travel(now - span * minutes_ago / MORNING_MINUTES, tick=False)
 
 
@@ -123,7 +138,7 @@ def clinic_morning() -> str:
     clinician = _found(find_user_by_username(LOGINS["clinician"][0]), "the demo clinician")
     receptionist = _found(find_user_by_username(LOGINS["receptionist"][0]), "the demo receptionist")
 
-    start, end = day_bounds(today())
+    start, end = clock.day_bounds(clock.today())
     booked_today = {
         appointment.patient_id
         for appointment in db.session.scalars(
@@ -214,8 +229,9 @@ def serve(app: Flask) -> Iterator[str]:
 class Photographer:
     """Opens guarded browser contexts and saves what their windows show."""
 
-    def __init__(self, browser: Browser, base_url: str, out: Path) -> None:
+    def __init__(self, browser: Browser, base_url: str, out: Path, moment: datetime | None) -> None:
         self.browser = browser
+        self.moment = moment
         self.base_url = base_url
         self.out = out
         self.escaped: list[str] = []
@@ -225,6 +241,9 @@ class Photographer:
             base_url=self.base_url, viewport=viewport, locale="en-GB"
         )
         context.route("**/*", self._only_loopback)
+        if self.moment is not None:
+            # The page's clock (the display's clock, "waited" minutes) agrees with the server's.
+            context.clock.set_fixed_time(self.moment)
         return context
 
     def _only_loopback(self, route: Route) -> None:
@@ -256,7 +275,9 @@ def sign_in(page: Page, role: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def take_screenshots(app: Flask, base_url: str, out: Path, chromium: str) -> list[str]:
+def take_screenshots(
+    app: Flask, base_url: str, out: Path, chromium: str, moment: datetime | None
+) -> list[str]:
     gm_id = _department_id(app, "GM")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -271,7 +292,7 @@ def take_screenshots(app: Flask, base_url: str, out: Path, chromium: str) -> lis
                 "--no-first-run",
             ],
         )
-        camera = Photographer(browser, base_url, out)
+        camera = Photographer(browser, base_url, out, moment)
 
         reception = camera.context(STAFF).new_page()
         sign_in(reception, "receptionist")
@@ -319,18 +340,34 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
         help="the Chromium to drive (Playwright never downloads one)",
     )
+    parser.add_argument(
+        "--at",
+        default="10:30",
+        help="the time of day the pictures show, HH:MM today in the hospital's zone, so they "
+        "look the same whenever they are taken; 'now' for the real time (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.at != "now":
+        try:
+            time.fromisoformat(args.at)
+        except ValueError:
+            parser.error(f"--at: give HH:MM or now, not {args.at!r}")
     if not Path(args.chromium).is_file():
         parser.error(f"no Chromium at {args.chromium} (apt-get install chromium)")
     args.out.mkdir(parents=True, exist_ok=True)
     # One line per picture, not one per request.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    with tempfile.TemporaryDirectory(prefix="hq-screens-") as folder:
-        app = build_app(Path(folder) / "screens.sqlite3")
+    with tempfile.TemporaryDirectory(prefix="hq-screens-") as folder, ExitStack() as stack:
+        app = make_app(Path(folder) / "screens.sqlite3")
+        moment = clinic_time(app, args.at)
+        if moment is not None:
+            # The server's clock runs on from that moment (seeding, the made-up morning, pages).
+            stack.enter_context(time_machine.travel(moment, tick=True))
+        load_demo(app)
         with serve(app) as base_url:
-            print(f"serving the demo on {base_url} ({datetime.now():%H:%M})")
-            escaped = take_screenshots(app, base_url, args.out.resolve(), args.chromium)
+            print(f"serving the demo on {base_url} at {args.at}")
+            escaped = take_screenshots(app, base_url, args.out.resolve(), args.chromium, moment)
     if escaped:
         print("FAILED: requests tried to leave loopback:", *escaped, sep="\n  ", file=sys.stderr)
         return 1
