@@ -232,6 +232,21 @@ def test_day_view_in_summer_shows_local_times(
     assert "starts_at=2030-07-15T09:20" in body
 
 
+def test_day_view_of_an_all_hours_department_says_which_slots_it_shows(
+    as_receptionist: FlaskClient, app: Any
+) -> None:
+    """The hours named in the lead are the rows of the table, never a fixed text."""
+    anytime = DepartmentFactory(code="ED", opening_hours=None, default_service_minutes=30)
+    db.session.commit()
+    response = as_receptionist.get(f"/appointments/day?department_id={anytime.id}")
+    body = page_text(response)
+    rows = re.findall(r'<th scope="row">(\d\d:\d\d)</th>', response.get_data(as_text=True))
+    last = (datetime.strptime(rows[-1], "%H:%M") + timedelta(minutes=30)).strftime("%H:%M")
+    assert f"open at all hours (slots shown {rows[0]}–{'24:00' if last == '00:00' else last})" in (
+        body
+    )
+
+
 def test_day_view_on_a_closed_day(as_receptionist: FlaskClient, department: Department) -> None:
     body = page_text(as_receptionist.get("/appointments/day?date=2030-01-19"))
     assert "open closed" not in body
