@@ -206,6 +206,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tickets_bp)
     app.register_blueprint(queue_bp)
     app.register_blueprint(audit_bp)
+    # Browsers ask for /favicon.ico whatever a page links: served as the static file it is.
+    app.add_url_rule("/favicon.ico", endpoint="static", defaults={"filename": "favicon.ico"})
 
     from webapp.api import init_api
 
