@@ -177,10 +177,14 @@ def test_it_shows_a_new_check_in_on_the_board_and_the_workstation_without_reload
     )
     assert _not_reloaded(board) and _not_reloaded(desk)
 
-    # A late arrival is flagged in words on the board.
+    # A late arrival is flagged in words on the board; the receptionist's focus on a row menu
+    # stays where it was across the refresh.
+    actions = board.locator(f'#board-rows summary[aria-label="Actions for {number}"]')
+    actions.focus()
     late = elsewhere.late_arrival("Latecomer")
     late_row = board.locator(f'#board-rows tr[data-ticket="{late}"]')
     expect(late_row).to_contain_text("Late", timeout=WITHIN_A_POLL)
+    expect(actions).to_be_focused()
     assert_accessible(board)
     one = board.context.new_page()
     one.goto(f"{live_server}/queue?department_id={elsewhere.department_id}")

@@ -131,6 +131,8 @@ def test_staff_see_the_board(
     assert "GM-001" in body and "Ada Lovelace" in body
     assert "walk-in" in body
     assert "Actions for GM-001" in body
+    # A fixed id: htmx gives the focus back to the same row menu after a refresh.
+    assert re.search(r'<summary id="actions-\d+" aria-label="Actions for GM-001">', body)
     if persona == "as_clinician":
         # The row menu offers only what the rule book lets a clinician do to a waiting ticket.
         assert "Check in a walk-in" not in body
