@@ -520,6 +520,24 @@ def test_checking_in_an_appointment_says_which_appointment(
     assert "Lovelace" not in messages
 
 
+def test_a_walk_in_that_matches_a_booking_today_says_which_appointment(
+    midday: None, as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
+) -> None:
+    appointment = AppointmentFactory(
+        patient=ada_patient, department=gm, starts_at=utcnow() + timedelta(minutes=20)
+    )
+    db.session.commit()
+    response = as_receptionist.post(
+        "/queue/check-in",
+        data={"patient_id": ada_patient.id, "department_id": gm.id, "priority": "routine"},
+        follow_redirects=True,
+    )
+    at = local_time(appointment.starts_at)
+    messages = " ".join(flashes(page_text(response)))
+    assert f"Checked in: ticket GM-001 in General Medicine, for the {at} appointment." in messages
+    assert "Lovelace" not in messages
+
+
 def test_a_walk_in_without_a_booking_names_no_appointment(
     as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
 ) -> None:
