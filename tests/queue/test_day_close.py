@@ -300,3 +300,31 @@ def test_the_task_closes_every_department_due(day: dict[str, Any], gm: Any, cloc
     assert event_count() == events
     booked = select(func.count()).select_from(Appointment).where(Appointment.status == "booked")
     assert db.session.scalar(booked) == 1  # tomorrow's
+
+
+def test_the_close_on_postgresql(pg_app: Any, time_machine: Any) -> None:
+    """The same close on PostgreSQL (row locks, timestamptz bounds), run twice."""
+    time_machine.move_to(MONDAY, tick=False)
+    gm = DepartmentFactory(code="GM", opening_hours=HOURS)
+    room = ServicePointFactory(department=gm)
+    never_came = AppointmentFactory(department=gm, starts_at=at(15, 0))
+    tomorrow = AppointmentFactory(department=gm, starts_at=at(9, 0, days=1))
+    db.session.commit()
+    called = to_status(walk_in(gm), "called", point=room)
+    waiting = walk_in(gm)
+
+    first = day_close.close_day(gm, MONDAY.date(), at(17, 0))
+    db.session.commit()
+    events = event_count()
+    second = day_close.close_day(gm, MONDAY.date(), at(17, 5))
+    db.session.commit()
+
+    assert (first.changed, second.changed) == (3, 0)
+    assert event_count() == events
+    assert refreshed(called, waiting, never_came, tomorrow) == [
+        "cancelled",
+        "cancelled",
+        "no_show",
+        "booked",
+    ]
+    assert events_of(waiting)[-1] == ("cancel", "waiting", "cancelled", None, REASON)

@@ -455,6 +455,18 @@ def test_today_is_the_hospitals_day(world: World, app: Any, clock: Any) -> None:
     assert tomorrow.status == "booked"
 
 
+def test_a_walk_in_matches_todays_booking_on_postgresql(pg_app: Any, clock: Any) -> None:
+    gm = DepartmentFactory(code="GM")
+    patient = PatientFactory()
+    AppointmentFactory(department=gm, patient=patient, starts_at=T0 + timedelta(days=1))
+    booking = AppointmentFactory(department=gm, patient=patient, starts_at=T0 + timedelta(hours=3))
+    db.session.commit()
+    ticket = walk_in(gm, patient)
+    assert ticket.appointment_id == booking.id
+    db.session.refresh(booking)
+    assert booking.status == "checked_in"
+
+
 def test_an_appointment_only_department_takes_a_walk_in_with_a_booking(world: World) -> None:
     w = world
     w.gm.accepts_walk_ins = False
