@@ -770,16 +770,17 @@ def test_day_schedule_of_a_closed_day_has_no_slots(clinic: Department) -> None:
     assert schedule.hours_text == "closed"
 
 
-def test_day_schedule_without_opening_hours_shows_08_to_18(anytime: Department) -> None:
+def test_day_schedule_without_opening_hours_shows_the_whole_day(anytime: Department) -> None:
     schedule = day_schedule(anytime, TUESDAY)
 
     assert schedule.hours_text == "open at all hours"
-    assert len(schedule.slots) == 40  # 15-minute slots
-    assert (schedule.slots[0].label, schedule.slots[-1].label) == ("08:00", "17:45")
+    assert len(schedule.slots) == 96  # 15-minute slots, 00:00 to 24:00
+    assert (schedule.slots[0].label, schedule.slots[-1].label) == ("00:00", "23:45")
+    assert schedule.slots[-1].ends_at == schedule.slots[0].starts_at + timedelta(days=1)
 
 
-@pytest.mark.parametrize(("minutes", "slot"), [(1, 5), (4, 5), (15, 15), (60, 60), (90, 60)])
-def test_slot_length_is_the_service_time_between_5_and_60(
+@pytest.mark.parametrize(("minutes", "slot"), [(1, 5), (4, 5), (15, 15), (60, 60), (90, 90)])
+def test_slot_length_is_the_service_time_at_least_5(
     app: Flask, minutes: int, slot: int
 ) -> None:
     department = DepartmentFactory(default_service_minutes=minutes)

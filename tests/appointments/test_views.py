@@ -247,6 +247,43 @@ def test_day_view_of_an_all_hours_department_says_which_slots_it_shows(
     )
 
 
+def test_day_view_of_an_all_hours_department_shows_its_whole_day(
+    as_receptionist: FlaskClient, app: Any, patient: Patient
+) -> None:
+    anytime = DepartmentFactory(code="ED", opening_hours=None, default_service_minutes=20)
+    db.session.commit()
+    early = make_appointment(patient, anytime, datetime(2030, 1, 14, 6, 40, tzinfo=UTC))
+    late = make_appointment(patient, anytime, datetime(2030, 1, 14, 23, 40, tzinfo=UTC))
+    response = as_receptionist.get(f"/appointments/day?department_id={anytime.id}")
+    html = response.get_data(as_text=True)
+    rows = re.findall(r'<th scope="row">(\d\d:\d\d)</th>', html)
+    assert (rows[0], rows[-1], len(rows)) == ("00:00", "23:40", 72)
+    assert "open at all hours (slots shown 00:00–24:00)" in page_text(response)
+    assert "Other appointments" not in html  # both sit in the table
+    for appointment in (early, late):
+        assert f'href="/appointments/{appointment.id}"' in html
+
+
+def test_day_view_rows_follow_the_departments_slot_length(
+    as_receptionist: FlaskClient, app: Any, patient: Patient
+) -> None:
+    """90-minute visits get 90-minute rows: a 09:30 visit starts in the 09:30 row."""
+    long_visits = DepartmentFactory(
+        code="ON", default_service_minutes=90, opening_hours={"mon": [["08:00", "17:00"]]}
+    )
+    db.session.commit()
+    appointment = make_appointment(
+        patient, long_visits, datetime(2030, 1, 14, 9, 30, tzinfo=UTC), minutes=90
+    )
+    html = as_receptionist.get(f"/appointments/day?department_id={long_visits.id}").get_data(
+        as_text=True
+    )
+    rows = re.findall(r'<th scope="row">(\d\d:\d\d)</th>', html)
+    assert rows == ["08:00", "09:30", "11:00", "12:30", "14:00", "15:30"]
+    row_930 = html.split('<th scope="row">09:30</th>', 1)[1].split("</tr>", 1)[0]
+    assert f'href="/appointments/{appointment.id}"><strong>' in row_930
+
+
 def test_day_view_on_a_closed_day(as_receptionist: FlaskClient, department: Department) -> None:
     body = page_text(as_receptionist.get("/appointments/day?date=2030-01-19"))
     assert "open closed" not in body

@@ -513,13 +513,15 @@ class DaySchedule:
 def day_schedule(department: Department, day: date) -> DaySchedule:
     """The grid of the booking day view: clinicians × time slots within opening hours."""
     zone = clock.hospital_zone()
-    slot_minutes = min(max(department.default_service_minutes, 5), 60)
+    # One row per visit of the department's usual length, so appointments booked back to back
+    # sit in the rows where they start; a department open at all hours shows its whole day.
+    slot_minutes = max(department.default_service_minutes, 5)
     weekday_hours = (
         department.opening_hours.get(
             ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()], []
         )
         if department.opening_hours is not None
-        else [["08:00", "18:00"]]
+        else [["00:00", "24:00"]]
     )
     slots: list[Slot] = []
     now = utcnow()
