@@ -230,3 +230,6 @@ def configure_tasks(app: Flask) -> None:
     from webapp.tasks import bind_app
 
     bind_app(app)
+    # The domains' periodic tasks register with the Huey instance when imported; the app
+    # factory wires them up, so webapp.tasks (which every task module imports) needs none.
+    import webapp.queue.tasks  # noqa: F401

@@ -128,8 +128,3 @@ def run_worker(workers: int) -> None:
     _allow_blocking_reads()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
-
-
-# The periodic tasks of the domain modules register with ``huey`` when imported; import
-# them here so the consumer (and the tests' immediate mode) knows every one.
-from webapp.queue import tasks as queue_tasks  # noqa: E402, F401

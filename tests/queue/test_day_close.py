@@ -27,6 +27,7 @@ from webapp.audit.models import AuditLog
 from webapp.config import ConfigError, load_config
 from webapp.extensions import db
 from webapp.queue import day_close, moves
+from webapp.queue import tasks as queue_tasks
 from webapp.queue.models import QueueEvent, Ticket
 
 MONDAY = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)  # the hospital's zone is UTC in tests
@@ -281,12 +282,12 @@ def test_the_task_closes_every_department_due(day: dict[str, Any], gm: Any, cloc
     assert tasks.huey.immediate
     clock.move_to(at(16, 55), tick=False)
     events = event_count()
-    tasks.queue_tasks.close_finished_days()
+    queue_tasks.close_finished_days()
     assert event_count() == events
     assert refreshed(day["waiting"]) == ["waiting"]
 
     clock.move_to(at(17, 0), tick=False)
-    tasks.queue_tasks.close_finished_days()
+    queue_tasks.close_finished_days()
 
     assert refreshed(day["waiting"], day["called"], day["serving"], day["never_came"]) == [
         "cancelled",
@@ -296,7 +297,7 @@ def test_the_task_closes_every_department_due(day: dict[str, Any], gm: Any, cloc
     ]
     events = event_count()
     clock.move_to(at(17, 5), tick=False)
-    tasks.queue_tasks.close_finished_days()
+    queue_tasks.close_finished_days()
     assert event_count() == events
     booked = select(func.count()).select_from(Appointment).where(Appointment.status == "booked")
     assert db.session.scalar(booked) == 1  # tomorrow's

@@ -1,4 +1,4 @@
-"""The queue's periodic tasks (registered with Huey by importing this module in webapp.tasks)."""
+"""The queue's periodic tasks (registered with Huey when create_app imports this module)."""
 
 from __future__ import annotations
 
