@@ -582,3 +582,13 @@ def test_check_patient_tells_sms_without_phone_and_a_taken_mrn(app: Flask) -> No
     with pytest.raises(ValidationFailed) as failure:
         check_patient({"mrn": ""}, patient=taken)
     assert failure.value.errors == {"mrn": "A patient always has an MRN; enter one."}
+
+
+def test_the_duplicate_warning_names_each_generated_mrn_once(app: Flask) -> None:
+    PatientFactory(
+        first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 1, 2), mrn="MRN00000007"
+    )
+    with pytest.raises(PossibleDuplicate) as duplicate:
+        register(first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 1, 2))
+    assert "(MRN00000007)" in duplicate.value.message
+    assert "MRN MRN" not in duplicate.value.message

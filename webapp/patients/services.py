@@ -23,6 +23,7 @@ from webapp.auth.models import User
 from webapp.database import flush_or_conflict, get_by_id
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
+from webapp.patients.display import mrn_label
 from webapp.patients.models import SEXES, Patient
 
 MAX_AGE_YEARS = 130
@@ -34,9 +35,9 @@ class PossibleDuplicate(Conflict):
     """Patients like the one being registered: same name and birth date, or same phone."""
 
     def __init__(self, candidates: list[Patient]) -> None:
-        ids = ", ".join(f"{patient.mrn}" for patient in candidates)
+        ids = ", ".join(mrn_label(patient.mrn) for patient in candidates)
         super().__init__(
-            f"This may be a patient who is already registered (MRN {ids}). Open the existing "
+            f"This may be a patient who is already registered ({ids}). Open the existing "
             "record, or confirm that this is a different person.",
             field="duplicate",
         )
