@@ -27,6 +27,9 @@ ADMIN_PAGES = [
     "/appointments",
     "/appointments/new",
     "/appointments/1",
+    "/queue",
+    "/workstation",
+    "/displays",
 ]
 PERSONA_DASHBOARDS = [("reception", "reception-demo-1"), ("clinician", "clinician-demo-1")]
 

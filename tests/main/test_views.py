@@ -50,6 +50,15 @@ def test_it_lists_active_departments_on_the_dashboard(as_receptionist):
     assert "Closed Wing" not in html
 
 
+def test_it_links_each_departments_waiting_room_screen_from_the_dashboard(as_receptionist):
+    DepartmentFactory(code="RAD", name="Radiology")
+    db.session.commit()
+
+    html = as_receptionist.get("/").get_data(as_text=True)
+
+    assert 'href="/display/RAD"' in html and "Screen" in html
+
+
 def test_it_shows_staff_links_only_to_admins(as_receptionist):
     html = as_receptionist.get("/").get_data(as_text=True)
 
