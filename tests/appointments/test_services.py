@@ -780,9 +780,7 @@ def test_day_schedule_without_opening_hours_shows_the_whole_day(anytime: Departm
 
 
 @pytest.mark.parametrize(("minutes", "slot"), [(1, 5), (4, 5), (15, 15), (60, 60), (90, 90)])
-def test_slot_length_is_the_service_time_at_least_5(
-    app: Flask, minutes: int, slot: int
-) -> None:
+def test_slot_length_is_the_service_time_at_least_5(app: Flask, minutes: int, slot: int) -> None:
     department = DepartmentFactory(default_service_minutes=minutes)
 
     assert day_schedule(department, TUESDAY).slot_minutes == slot
