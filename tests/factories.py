@@ -43,11 +43,21 @@ def _hash(password: str) -> str:
     return hash_password(password)
 
 
+def department_code(n: int) -> str:
+    """A unique 4-letter department code for the n-th factory department: "D" + 3 letters
+    in base 26, so a long test session never outgrows the 4-character column."""
+    letters = []
+    for _ in range(3):
+        n, remainder = divmod(n, 26)
+        letters.append(chr(65 + remainder))
+    return "D" + "".join(reversed(letters))
+
+
 class DepartmentFactory(BaseFactory):
     class Meta:
         model = Department
 
-    code = factory.Sequence(lambda n: "D" + "".join(chr(65 + int(d)) for d in f"{n:03d}"))
+    code = factory.Sequence(department_code)
     name = factory.Sequence(lambda n: f"Department {n}")
     default_service_minutes = 15
     accepts_walk_ins = True

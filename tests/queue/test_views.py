@@ -20,7 +20,7 @@ from tests.factories import (
     ServicePointFactory,
 )
 from webapp.appointments.models import Appointment
-from webapp.clock import local_time
+from webapp.clock import day_bounds, local_time, today
 from webapp.database import utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
@@ -248,7 +248,11 @@ def test_check_in_without_a_patient_asks_for_one(
 def test_check_in_an_appointment_in_one_click(
     as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
 ) -> None:
-    appointment = AppointmentFactory(patient=ada_patient, department=gm, reason="Cough")
+    # Booked for early today (whatever the hour the test runs at), still to arrive.
+    early_today = day_bounds(today())[0] + timedelta(minutes=1)
+    appointment = AppointmentFactory(
+        patient=ada_patient, department=gm, reason="Cough", starts_at=early_today
+    )
     db.session.commit()
     board = page_text(as_receptionist.get("/queue"))
     assert "Still to arrive today (1)" in board and "Cough" in board
