@@ -4,9 +4,10 @@ violation, and no page breaks its own Content-Security-Policy."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import Page
 
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.pages import sign_in, watch_csp
 
 ANONYMOUS_PAGES = ["/login", "/no-such-page"]
 ADMIN_PAGES = [
@@ -34,36 +35,17 @@ ADMIN_PAGES = [
 PERSONA_DASHBOARDS = [("reception", "reception-demo-1"), ("clinician", "clinician-demo-1")]
 
 
-def _sign_in(page: Page, live_server: str, username: str, password: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
-def _watch_csp(page: Page) -> list[str]:
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    return problems
-
-
 @pytest.mark.parametrize("path", ANONYMOUS_PAGES)
 def test_it_keeps_public_pages_accessible(page: Page, live_server: str, path: str) -> None:
-    csp_problems = _watch_csp(page)
+    csp_problems = watch_csp(page)
     page.goto(f"{live_server}{path}")
     assert_accessible(page)
     assert csp_problems == []
 
 
 def test_it_keeps_the_admin_pages_accessible(page: Page, live_server: str) -> None:
-    csp_problems = _watch_csp(page)
-    _sign_in(page, live_server, "admin", "admin-demo-123")
+    csp_problems = watch_csp(page)
+    sign_in(page, live_server, "admin", "admin-demo-123")
     for path in ADMIN_PAGES:
         page.goto(f"{live_server}{path}")
         assert_accessible(page)
@@ -79,8 +61,8 @@ def test_it_keeps_the_admin_pages_accessible(page: Page, live_server: str) -> No
 def test_it_keeps_each_dashboard_accessible(
     page: Page, live_server: str, username: str, password: str
 ) -> None:
-    csp_problems = _watch_csp(page)
-    _sign_in(page, live_server, username, password)
+    csp_problems = watch_csp(page)
+    sign_in(page, live_server, username, password)
     assert_accessible(page)
     assert csp_problems == []
 

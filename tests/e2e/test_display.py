@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.pages import watch_csp
 from tests.factories import PatientFactory
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
@@ -50,17 +51,6 @@ window.__cancelled = 0;
 
 def spoken(number: str, room: str) -> str:
     return f"Ticket {' '.join(re.sub(r'[^A-Za-z0-9]', '', number))}, please go to {room}"
-
-
-def _watch_csp(page: Page) -> list[str]:
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    return problems
 
 
 # Every transaction on the live server's SQLite file starts with BEGIN IMMEDIATE, so the test
@@ -126,7 +116,7 @@ def test_the_display_announces_calls_in_order_and_shows_when_it_is_offline(
     page: Page, live_server: str, gm: int
 ) -> None:
     page.set_default_timeout(10_000)
-    csp_problems = _watch_csp(page)
+    csp_problems = watch_csp(page)
     page.add_init_script(RECORD_SPEECH)
     page.goto(f"{live_server}/display/GM")
 
@@ -180,7 +170,7 @@ def test_the_display_announces_calls_in_order_and_shows_when_it_is_offline(
 
 def test_the_ticket_page_follows_the_queue_by_itself(page: Page, live_server: str, gm: int) -> None:
     page.set_default_timeout(10_000)
-    csp_problems = _watch_csp(page)
+    csp_problems = watch_csp(page)
     rooms = _free_rooms(gm)
     assert rooms, "a free GM room is needed"
     ticket_ids: list[int] = []
@@ -290,7 +280,7 @@ def test_staff_find_every_screen_and_test_the_sound_without_typing_an_address(
     page: Page, live_server: str
 ) -> None:
     page.set_default_timeout(10_000)
-    csp_problems = _watch_csp(page)
+    csp_problems = watch_csp(page)
     page.add_init_script(RECORD_SPEECH)
     page.goto(f"{live_server}/login")
     page.get_by_label("Username").fill("reception")

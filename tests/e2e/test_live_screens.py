@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.htmx import search, wait_for_htmx
+from tests.e2e.pages import sign_in
 from tests.e2e.test_display import _finish, _free_rooms
 from tests.factories import PatientFactory
 from webapp.appointments.models import Appointment
@@ -118,17 +119,9 @@ def elsewhere(live_app: Flask) -> Iterator[Elsewhere]:
             db.session.remove()
 
 
-def _sign_in(page: Page, live_server: str, username: str, password: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
-
-
 def _board(context: BrowserContext, live_server: str, path: str = "/queue") -> Page:
     page = context.new_page()
-    _sign_in(page, live_server, "reception", "reception-demo-1")
+    sign_in(page, live_server, "reception", "reception-demo-1")
     page.goto(f"{live_server}{path}")
     wait_for_htmx(page)
     return page
@@ -136,7 +129,7 @@ def _board(context: BrowserContext, live_server: str, path: str = "/queue") -> P
 
 def _workstation(context: BrowserContext, live_server: str, elsewhere: Elsewhere) -> Page:
     page = context.new_page()
-    _sign_in(page, live_server, "clinician", "clinician-demo-1")
+    sign_in(page, live_server, "clinician", "clinician-demo-1")
     page.goto(f"{live_server}/workstation")
     rooms = _free_rooms(elsewhere.department_id)
     assert rooms, "a free Paediatrics room is needed"
@@ -284,7 +277,7 @@ def test_it_keeps_counting_the_waited_minutes_between_changes(
     context = new_context(viewport=DESK)
     page = context.new_page()
     page.clock.install()  # the page's own clock, moved on below instead of waiting
-    _sign_in(page, live_server, "reception", "reception-demo-1")
+    sign_in(page, live_server, "reception", "reception-demo-1")
     page.goto(f"{live_server}/queue?department_id={elsewhere.department_id}")
     wait_for_htmx(page)
     waited = page.locator(f'tr[data-ticket="{number}"] .waited')

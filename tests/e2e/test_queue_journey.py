@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.htmx import search, wait_for_htmx
+from tests.e2e.pages import sign_in
 from tests.e2e.test_display import RECORD_SPEECH, spoken
 from webapp.extensions import db
 from webapp.patients.models import Patient
@@ -47,14 +48,6 @@ def _status_token(live_app: Flask, number: str) -> str:
         db.session.remove()  # end the read at once: the live server shares this SQLite file
     assert token is not None
     return token
-
-
-def _sign_in(page: Page, live_server: str, username: str, password: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def _check_in(board: Page, last_name: str) -> str:
@@ -89,7 +82,7 @@ def test_reception_and_clinician_run_the_queue(
     for context in (reception, clinic):
         context.set_default_timeout(TIMEOUT)
     board = reception.new_page()
-    _sign_in(board, live_server, "reception", "reception-demo-1")
+    sign_in(board, live_server, "reception", "reception-demo-1")
     board.goto(f"{live_server}/queue")
     expect(board.get_by_role("heading", name="Queue board")).to_be_visible()
     first = _check_in(board, "Queuewalker")
@@ -99,7 +92,7 @@ def test_reception_and_clinician_run_the_queue(
 
     # The clinician opens the workstation in another browser, chooses Room 1, presses C.
     desk = clinic.new_page()
-    _sign_in(desk, live_server, "clinician", "clinician-demo-1")
+    sign_in(desk, live_server, "clinician", "clinician-demo-1")
     desk.goto(f"{live_server}/workstation")
     desk.get_by_label("Service point").select_option(label="Room 1")
     desk.get_by_role("button", name="Use this room").click()
