@@ -141,6 +141,9 @@ def take_service_point(point: ServicePoint, actor: User | None) -> None:
         .where(ServicePoint.clinician_id == actor.id, ServicePoint.id != point.id)
         .values(clinician_id=None, signed_in_at=None)
     )
+    # Re-read who sits here now: the room was loaded before the lock, and another room
+    # calling for this clinician may since have signed them out of it.
+    db.session.refresh(point, ["clinician_id", "signed_in_at"])
     if point.clinician_id != actor.id:
         point.clinician_id = actor.id
         point.signed_in_at = utcnow()
@@ -406,11 +409,12 @@ def call_next(*, service_point_id: int, actor: User | None) -> Ticket | None:
 
 
 def _call(ticket: Ticket, point: ServicePoint, actor: User | None) -> None:
+    # Seat the clinician first: it re-reads the room, and nothing of the ticket is pending yet.
+    take_service_point(point, actor)
     ticket.status = "called"
     ticket.service_point_id = point.id
     ticket.clinician_id = actor.id if actor and actor.role == "clinician" else point.clinician_id
     ticket.called_at = utcnow()
-    take_service_point(point, actor)
     flush_or_conflict(
         f"{point.name} is already serving a patient. Reload to see the latest queue.",
         "service_point_id",
