@@ -14,6 +14,17 @@ from flask import current_app
 
 from webapp.database import utcnow
 
+# The days a person may name (a filter, a booking): outside them a date makes no sense for
+# a hospital and would overflow when turned into a day's bounds in the hospital's zone.
+EARLIEST_DAY = date(2, 1, 1)
+LATEST_DAY = date(9000, 12, 31)
+DAY_RANGE_MESSAGE = f"Give a date between the years {EARLIEST_DAY.year} and {LATEST_DAY.year}."
+
+
+def in_day_range(day: date) -> bool:
+    """Whether ``day`` lies between EARLIEST_DAY and LATEST_DAY."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
 
 def hospital_zone() -> ZoneInfo:
     """The configured ``HOSPITAL_TIMEZONE`` (validated at start-up)."""

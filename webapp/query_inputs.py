@@ -8,21 +8,17 @@ cannot hold or a date the calendar cannot reach.
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from flask import abort, request
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
+from webapp import clock
+
 # Far beyond any real list, and small enough that the row offset (page × per page)
 # fits a 64-bit integer on every database.
 MAX_PAGE = 1_000_000
 PAGE_PATTERN = re.compile(r"[0-9]+")
-
-# Filter dates outside these make no sense for a hospital and would overflow when
-# turned into the bounds of a day in the hospital's time zone.
-EARLIEST_FILTER_DAY = date(2, 1, 1)
-LATEST_FILTER_DAY = date(9000, 12, 31)
 
 
 def page_number(name: str = "page") -> int:
@@ -38,9 +34,6 @@ def page_number(name: str = "page") -> int:
 
 
 def filter_date_in_range(form: Form, field: Field) -> None:
-    """A form validator for filter dates: the years 2 to 9000."""
-    if field.data is not None and not EARLIEST_FILTER_DAY <= field.data <= LATEST_FILTER_DAY:
-        raise ValidationError(
-            f"Give a date between the years {EARLIEST_FILTER_DAY.year} and "
-            f"{LATEST_FILTER_DAY.year}."
-        )
+    """A form validator for filter dates: the clock's range of days a person may name."""
+    if field.data is not None and not clock.in_day_range(field.data):
+        raise ValidationError(clock.DAY_RANGE_MESSAGE)

@@ -455,8 +455,8 @@ def appointments_query(
     """Appointments matching every filter given, ordered by start time."""
     if status is not None and status not in APPOINTMENT_STATUSES:
         raise ValidationFailed({"status": f"Use one of: {', '.join(APPOINTMENT_STATUSES)}."})
-    if day is not None and not date(2, 1, 1) <= day <= date(9000, 12, 31):
-        raise ValidationFailed({"date": "Give a date between the years 2 and 9000."})
+    if day is not None and not clock.in_day_range(day):
+        raise ValidationFailed({"date": clock.DAY_RANGE_MESSAGE})
     query = select(Appointment)
     # An id no row can have (beyond the 32-bit keys) simply matches nothing.
     if any(

@@ -8,14 +8,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict
 
+from webapp import clock
 from webapp.api.schemas.common import Page, PageQuery, Timestamp, not_nullable, refuse_null
 from webapp.appointments.models import APPOINTMENT_STATUSES
 from webapp.appointments.services import MAX_DURATION, MIN_DURATION, REASON_MAX
 from webapp.database import MAX_ID
 
 # Far enough for any booking, near enough that adding a duration or a time zone cannot
-# overflow Python's datetime (year 9999).
-LAST_YEAR = 9000
+# overflow Python's datetime (year 9999): the clock's last day a person may name.
+LAST_YEAR = clock.LATEST_DAY.year
 
 
 def _not_too_far(value: datetime) -> datetime:
@@ -25,8 +26,8 @@ def _not_too_far(value: datetime) -> datetime:
 
 
 def _day_in_range(value: date) -> date:
-    if not 1 < value.year <= LAST_YEAR:
-        raise ValueError(f"Choose a date between the years 2 and {LAST_YEAR}.")
+    if not clock.in_day_range(value):
+        raise ValueError(clock.DAY_RANGE_MESSAGE)
     return value
 
 
