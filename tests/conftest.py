@@ -72,7 +72,13 @@ def _clear_request_globals(sender: Flask, **extra: Any) -> None:
 
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    application = make_app(**app_config)
+    yield from running_app(**app_config)
+
+
+def running_app(**config: Any) -> Iterator[Flask]:
+    """An app with ``config`` on a fresh in-memory database, in its app context, for a
+    fixture to yield from (the ``app`` fixture and tests that need other settings)."""
+    application = make_app(**config)
     request_started.connect(_clear_request_globals, application)
     with application.app_context():
         db.create_all()

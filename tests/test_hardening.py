@@ -13,12 +13,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import pytest
-from flask import Flask, request_started
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tests.conftest import _clear_request_globals, make_app, sign_in
+from tests.conftest import make_app, running_app, sign_in
 from tests.factories import DepartmentFactory, UserFactory
 from tests.hung_server import hung_server
 from tests.public_screens import check_in_patient
@@ -63,21 +63,9 @@ def _api_token(client: FlaskClient, username: str) -> dict[str, str]:
 # ------------------------------------------------------------ body size (413)
 
 
-def _running(**config: Any) -> Iterator[Flask]:
-    """An app with ``config`` on a fresh in-memory database, as the ``app`` fixture does."""
-    application = make_app(**config)
-    request_started.connect(_clear_request_globals, application)
-    with application.app_context():
-        db.create_all()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
-    request_started.disconnect(_clear_request_globals, application)
-
-
 @pytest.fixture
 def small_limit_app() -> Iterator[Flask]:
-    yield from _running(MAX_CONTENT_LENGTH=1000)
+    yield from running_app(MAX_CONTENT_LENGTH=1000)
 
 
 def test_it_limits_bodies_to_one_megabyte_by_default(app: Flask) -> None:
@@ -422,7 +410,7 @@ PUBLIC = "https://queue.example.org/hq"
 
 @pytest.fixture
 def public_app() -> Iterator[Flask]:
-    yield from _running(PUBLIC_BASE_URL=PUBLIC)
+    yield from running_app(PUBLIC_BASE_URL=PUBLIC)
 
 
 @pytest.mark.parametrize(
@@ -509,7 +497,7 @@ def hung_redis_app() -> Iterator[Flask]:
     The limiter's socket options come from the settings, as in production.
     """
     with hung_server() as url:
-        yield from _running(REDIS_URL=url, RATELIMIT_STORAGE_URI=url)
+        yield from running_app(REDIS_URL=url, RATELIMIT_STORAGE_URI=url)
     limiter._storage_dead = False  # the limiter is shared by every app of the test run
 
 
