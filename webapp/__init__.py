@@ -232,4 +232,10 @@ def configure_tasks(app: Flask) -> None:
     bind_app(app)
     # The domains' periodic tasks register with the Huey instance when imported; the app
     # factory wires them up, so webapp.tasks (which every task module imports) needs none.
+    import webapp.notifications.tasks  # noqa: F401
     import webapp.queue.tasks  # noqa: F401
+    from webapp.notifications.triggers import subscribe_listeners
+
+    # The notifications listen to the queue's and the appointments' events (the publishers
+    # do not know them), so a change and its messages commit together.
+    subscribe_listeners()

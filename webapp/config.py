@@ -146,6 +146,78 @@ def _public_base_url(env: Mapping[str, str]) -> str | None:
     return f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}"
 
 
+SMS_PROVIDERS = ("console", "http")
+SMS_GATEWAY_FORMATS = ("form", "json")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (_text(env, name) or default).lower()
+    if value not in choices:
+        raise ConfigError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _hour(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _text(env, name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 0 <= int(value) <= 23:
+        raise ConfigError(name, f"expected an hour of the day from 0 to 23, got {value!r}")
+    return int(value)
+
+
+def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """SMS and Web Push (docs/notifications.md)."""
+    provider = _choice(env, "SMS_PROVIDER", SMS_PROVIDERS, "console")
+    gateway_url = _text(env, "SMS_GATEWAY_URL")
+    if gateway_url is not None:
+        parsed = urlsplit(gateway_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(
+                "SMS_GATEWAY_URL", f"expected an http:// or https:// address, got {gateway_url!r}"
+            )
+    if provider == "http" and gateway_url is None:
+        raise ConfigError("SMS_GATEWAY_URL", "required when SMS_PROVIDER is http")
+    public_key, private_key = _text(env, "VAPID_PUBLIC_KEY"), _text(env, "VAPID_PRIVATE_KEY")
+    if (public_key is None) != (private_key is None):
+        raise ConfigError(
+            "VAPID_PRIVATE_KEY" if private_key is None else "VAPID_PUBLIC_KEY",
+            "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY (flask generate-vapid-keys), or neither",
+        )
+    subject = _text(env, "VAPID_SUBJECT")
+    if subject is not None and not subject.startswith(("mailto:", "https://")):
+        raise ConfigError(
+            "VAPID_SUBJECT",
+            f"expected mailto:someone@example.org or an https:// address, got {subject!r}",
+        )
+    return {
+        "SMS_PROVIDER": provider,
+        "SMS_GATEWAY_URL": gateway_url,
+        "SMS_GATEWAY_FORMAT": _choice(env, "SMS_GATEWAY_FORMAT", SMS_GATEWAY_FORMATS, "form"),
+        "SMS_GATEWAY_USERNAME": _text(env, "SMS_GATEWAY_USERNAME"),
+        "SMS_GATEWAY_PASSWORD": _text(env, "SMS_GATEWAY_PASSWORD"),
+        "SMS_GATEWAY_TOKEN": _text(env, "SMS_GATEWAY_TOKEN"),
+        "SMS_SENDER": _text(env, "SMS_SENDER"),
+        "SMS_GATEWAY_TIMEOUT": _seconds(env, "SMS_GATEWAY_TIMEOUT", 10.0),
+        # Append "Reply STOP to opt out." where the gateway handles STOP replies.
+        "SMS_STOP_REPLIES": _bool(env, "SMS_STOP_REPLIES", True),
+        "VAPID_PUBLIC_KEY": public_key,
+        "VAPID_PRIVATE_KEY": private_key,
+        "VAPID_SUBJECT": subject,
+        "WEBPUSH_TIMEOUT": _seconds(env, "WEBPUSH_TIMEOUT", 10.0),
+        # Retries: attempt n waits NOTIFICATION_RETRY_SECONDS × 2^(n-1), at most the maximum.
+        "NOTIFICATION_MAX_ATTEMPTS": _positive_int(env, "NOTIFICATION_MAX_ATTEMPTS", 5),
+        "NOTIFICATION_RETRY_SECONDS": _positive_int(env, "NOTIFICATION_RETRY_SECONDS", 30),
+        "NOTIFICATION_RETRY_MAX_SECONDS": _positive_int(
+            env, "NOTIFICATION_RETRY_MAX_SECONDS", 3600
+        ),
+        # "Your turn is near" goes when this many patients (or fewer) are ahead.
+        "NEAR_TURN_AHEAD": _positive_int(env, "NEAR_TURN_AHEAD", 3),
+        # The day-before appointment reminder goes from this hour (hospital time).
+        "REMINDER_HOUR": _hour(env, "REMINDER_HOUR", 17),
+    }
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     value = _text(env, "DATABASE_URL")
     if value is None:
@@ -277,4 +349,5 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.
         "TRUSTED_PROXY_COUNT": _non_negative_int(env, "TRUSTED_PROXY_COUNT", 0),
         "HUEY_IMMEDIATE": False,
+        **_notification_settings(env),
     }

@@ -63,6 +63,31 @@ def after_commit(callback: Callable[[], Any]) -> None:
     session.info.setdefault("after_commit", []).append((owner, callback))
 
 
+def before_commit(key: str, callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once, just before the current transaction commits; drop it on rollback.
+
+    For work that must see the transaction's final state and still be part of it,
+    such as writing the notifications a set of queue moves causes. Registering the
+    same ``key`` again in one transaction keeps the first callback, so a request that
+    makes ten moves in one department runs the department's check once.
+    """
+    session = db.session()
+    pending = session.info.setdefault("before_commit", {})
+    if key not in pending:
+        pending[key] = (session.get_nested_transaction(), callback)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT is being released: the transaction goes on
+    # A callback may register others (and flush); run until none is left.
+    while session.info.get("before_commit"):
+        pending = session.info.pop("before_commit")
+        for _owner, callback in pending.values():
+            callback()
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
@@ -72,7 +97,7 @@ def _run_after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, previous_transaction: SessionTransaction) -> None:
+def _drop_commit_callbacks(session: Session, previous_transaction: SessionTransaction) -> None:
     # A failed flush rolls back through an inner subtransaction: find the
     # savepoint (or the root transaction) that actually ended.
     boundary = previous_transaction
@@ -80,6 +105,7 @@ def _drop_after_commit(session: Session, previous_transaction: SessionTransactio
         boundary = boundary.parent
     if not boundary.nested:
         session.info.pop("after_commit", None)
+        session.info.pop("before_commit", None)
         return
 
     def registered_inside(owner: SessionTransaction | None) -> bool:
@@ -94,6 +120,11 @@ def _drop_after_commit(session: Session, previous_transaction: SessionTransactio
         for owner, callback in session.info.get("after_commit", [])
         if not registered_inside(owner)
     ]
+    session.info["before_commit"] = {
+        key: (owner, callback)
+        for key, (owner, callback) in session.info.get("before_commit", {}).items()
+        if not registered_inside(owner)
+    }
 
 
 # Primary keys are 32-bit integers on PostgreSQL; a larger number can name no row.

@@ -4,7 +4,7 @@ from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
 from webapp.auth.models import RefreshToken, User
 from webapp.departments.models import Department, ServicePoint
-from webapp.notifications.models import Notification
+from webapp.notifications.models import Notification, PushSubscription
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket, TicketSequence
 from webapp.reports.models import DailyMetric
@@ -16,6 +16,7 @@ __all__ = [
     "Department",
     "Notification",
     "Patient",
+    "PushSubscription",
     "QueueEvent",
     "RefreshToken",
     "ServicePoint",

@@ -20,6 +20,7 @@ from sqlalchemy import Select, false, select
 from webapp import clock
 from webapp.appointments.models import APPOINTMENT_STATUSES, Appointment
 from webapp.audit.services import record_audit
+from webapp.domain_events import AppointmentChanged, publish
 from webapp.auth.models import User
 from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department
@@ -324,6 +325,7 @@ def book_appointment(
         f"for patient {patient.mrn}",
         details={"patient_id": patient.id, "department_id": department.id},
     )
+    publish(AppointmentChanged(appointment.id, "booked"))
     return appointment
 
 
@@ -407,6 +409,7 @@ def reschedule_appointment(
         "duration_minutes": appointment.duration_minutes,
         "clinician_id": appointment.clinician_id,
     }
+    previous_start = appointment.starts_at
     appointment.starts_at = new_start
     appointment.duration_minutes = new_duration
     appointment.ends_at = ends_at
@@ -421,6 +424,8 @@ def reschedule_appointment(
         f"{new_start.astimezone(clock.hospital_zone()):%Y-%m-%d %H:%M}",
         details={"before": before},
     )
+    if appointment.starts_at != previous_start:  # a new clinician alone is no news to the patient
+        publish(AppointmentChanged(appointment.id, "rescheduled"))
     return appointment
 
 
@@ -441,6 +446,7 @@ def cancel_appointment(appointment: Appointment, *, actor: User | None, reason: 
         summary=f"Cancelled appointment {appointment.id}",
         details={"reason": cleaned},
     )
+    publish(AppointmentChanged(appointment.id, "cancelled"))
     return appointment
 
 

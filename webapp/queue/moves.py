@@ -27,6 +27,7 @@ from webapp.auth.models import User
 from webapp.database import MAX_ID, flush_or_conflict, get_by_id, utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_events import TicketEventHappened, publish
 from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.queue.models import ACTIVE_STATUSES, PRIORITIES, QueueEvent, Ticket, TicketSequence
@@ -82,6 +83,16 @@ def _record(
         reason=(reason or "").strip() or None,
     )
     db.session.add(event)
+    # Listeners (notifications) write their rows in this same transaction.
+    publish(
+        TicketEventHappened(
+            ticket_id=ticket.id,
+            department_id=ticket.department_id,
+            action=action,
+            from_status=from_status,
+            to_status=ticket.status,
+        )
+    )
     return event
 
 
