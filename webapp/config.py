@@ -178,6 +178,15 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
             )
     if provider == "http" and gateway_url is None:
         raise ConfigError("SMS_GATEWAY_URL", "required when SMS_PROVIDER is http")
+    token = _text(env, "SMS_GATEWAY_TOKEN")
+    username, password = _text(env, "SMS_GATEWAY_USERNAME"), _text(env, "SMS_GATEWAY_PASSWORD")
+    if token and (username or password):
+        raise ConfigError(
+            "SMS_GATEWAY_TOKEN",
+            "set SMS_GATEWAY_USERNAME and SMS_GATEWAY_PASSWORD, or SMS_GATEWAY_TOKEN, not both",
+        )
+    if password and not username:
+        raise ConfigError("SMS_GATEWAY_USERNAME", "required with SMS_GATEWAY_PASSWORD")
     public_key, private_key = _text(env, "VAPID_PUBLIC_KEY"), _text(env, "VAPID_PRIVATE_KEY")
     if (public_key is None) != (private_key is None):
         raise ConfigError(
@@ -194,9 +203,9 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "SMS_PROVIDER": provider,
         "SMS_GATEWAY_URL": gateway_url,
         "SMS_GATEWAY_FORMAT": _choice(env, "SMS_GATEWAY_FORMAT", SMS_GATEWAY_FORMATS, "form"),
-        "SMS_GATEWAY_USERNAME": _text(env, "SMS_GATEWAY_USERNAME"),
-        "SMS_GATEWAY_PASSWORD": _text(env, "SMS_GATEWAY_PASSWORD"),
-        "SMS_GATEWAY_TOKEN": _text(env, "SMS_GATEWAY_TOKEN"),
+        "SMS_GATEWAY_USERNAME": username,
+        "SMS_GATEWAY_PASSWORD": password,
+        "SMS_GATEWAY_TOKEN": token,
         "SMS_SENDER": _text(env, "SMS_SENDER"),
         "SMS_GATEWAY_TIMEOUT": _seconds(env, "SMS_GATEWAY_TIMEOUT", 10.0),
         # Append "Reply STOP to opt out." where the gateway handles STOP replies.

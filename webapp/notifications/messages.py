@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 
 # The kinds of message, with how staff see them named.
 KINDS: dict[str, str] = {
@@ -55,7 +55,10 @@ def render_message(kind: str, channel: str, **context: Any) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     context.setdefault("hospital", current_app.config["HOSPITAL_NAME"])
-    text = " ".join(render_template(f"notifications/{kind}.txt", **context).split())
+    # The template alone, without the pages' context processors: a message may be written
+    # outside any request (a periodic task), and needs nothing of the signed-in user.
+    template = current_app.jinja_env.get_template(f"notifications/{kind}.txt")
+    text = " ".join(template.render(**context).split())
     if channel == "sms" and current_app.config["SMS_STOP_REPLIES"]:
         text = f"{text} {STOP_TEXT}"
     return text

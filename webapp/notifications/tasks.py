@@ -13,6 +13,7 @@ import logging
 
 from huey import crontab
 
+from webapp.extensions import db
 from webapp.notifications.delivery import deliver
 from webapp.notifications.reminders import send_due_reminders
 from webapp.notifications.services import stale_pending_notifications
@@ -43,6 +44,9 @@ def requeue_stale_notifications() -> int:
     from webapp.notifications.outbox import enqueue
 
     stale = stale_pending_notifications()
+    # End this read before sending: delivery uses its own connection (and, in tests, runs
+    # inline), and SQLite lets only one transaction write at a time.
+    db.session.commit()
     queued = sum(enqueue(row_id, channel) for row_id, channel in stale)
     if stale:
         log.info("Re-queued %d of %d pending notification(s)", queued, len(stale))
