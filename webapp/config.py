@@ -191,7 +191,8 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if (public_key is None) != (private_key is None):
         raise ConfigError(
             "VAPID_PRIVATE_KEY" if private_key is None else "VAPID_PUBLIC_KEY",
-            "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY (flask generate-vapid-keys), or neither",
+            "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY (flask generate-vapid-keys) "
+            "or neither",
         )
     subject = _text(env, "VAPID_SUBJECT")
     if subject is not None and not subject.startswith(("mailto:", "https://")):

@@ -99,15 +99,16 @@ def test_it_sends_a_row_once_when_two_workers_race_for_it_on_postgresql(
             patient_id=patient.id, channel="sms", kind="called", body="Ticket GM-001: Room 3."
         )
         db.session.commit()
+        assert notification_id is not None
         start = threading.Barrier(2)
 
-        def worker(row_id: int = notification_id or 0) -> str:
+        def worker(row_id: int, start: threading.Barrier = start) -> str:
             with pg_app.app_context():
                 start.wait(5)
                 return delivery.deliver(row_id)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            outcomes = sorted(pool.map(lambda _: worker(), range(2)))
+            outcomes = sorted(pool.map(worker, [notification_id] * 2))
 
         assert outcomes == ["sent", "skipped"]
 
