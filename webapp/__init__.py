@@ -232,7 +232,7 @@ def configure_tasks(app: Flask) -> None:
     bind_app(app)
     # The domains' periodic tasks register with the Huey instance when imported; the app
     # factory wires them up, so webapp.tasks (which every task module imports) needs none.
-    import webapp.notifications.tasks  # noqa: F401
+    import webapp.notifications.tasks
     import webapp.queue.tasks  # noqa: F401
     from webapp.notifications.triggers import subscribe_listeners
 

@@ -20,12 +20,12 @@ from sqlalchemy import Select, false, select
 from webapp import clock
 from webapp.appointments.models import APPOINTMENT_STATUSES, Appointment
 from webapp.audit.services import record_audit
-from webapp.domain_events import AppointmentChanged, publish
 from webapp.auth.models import User
 from webapp.database import MAX_ID, get_by_id, utcnow
 from webapp.departments.models import Department
 from webapp.departments.services import fits_opening_hours, opening_hours_text
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_events import AppointmentChanged, publish
 from webapp.extensions import db
 from webapp.patients.models import Patient
 
