@@ -12,7 +12,9 @@ not talk to the outside world: that happens after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -39,6 +41,7 @@ class AppointmentChanged:
 
 
 _subscribers: dict[type, list[Callable[[object], None]]] = {}
+_muted: ContextVar[bool] = ContextVar("domain_events_muted", default=False)
 
 
 def subscribe(event_type: type[Event], handler: Callable[[Event], None]) -> None:
@@ -50,5 +53,21 @@ def subscribe(event_type: type[Event], handler: Callable[[Event], None]) -> None
 
 def publish(event: object) -> None:
     """Tell every subscriber of the event's type, in subscription order."""
+    if _muted.get():
+        return
     for handler in _subscribers.get(type(event), []):
         handler(event)
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Publish nothing inside the block (this thread or task only).
+
+    For writing data that is not news to anyone: the demo data ``seed-demo``
+    loads must not text its fictional patients about bookings nobody made.
+    """
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)

@@ -404,19 +404,20 @@ def test_it_requeues_rows_left_pending_and_leaves_fresh_or_claimed_ones(app, mon
     }
 
 
-def test_it_hands_rows_written_together_to_the_queue_in_order(app, monkeypatch):
+def test_it_hands_one_patient_s_rows_written_together_to_the_queue_in_order(app, monkeypatch):
     handed: list[tuple[int, float]] = []
     monkeypatch.setattr(
         "webapp.notifications.outbox.enqueue",
         lambda notification_id, channel, delay=0: handed.append((notification_id, delay)),
     )
-    patient = consenting()
-    first, second = pending_row(patient), pending_row(patient)
+    patient, other = consenting(), consenting()
+    first, second, elsewhere = pending_row(patient), pending_row(patient), pending_row(other)
     db.session.commit()
     third = pending_row(patient)
     db.session.commit()
 
-    assert handed == [(first, 0), (second, 2), (third, 0)]
+    # One patient's messages a little apart, in order; another patient's at once.
+    assert handed == [(first, 0), (second, 2), (elsewhere, 0), (third, 0)]
 
 
 def test_it_drops_the_queueing_of_a_row_whose_savepoint_rolled_back(app, monkeypatch):

@@ -66,7 +66,7 @@ def write_notification(
         if inserted is None:
             return None
         notification_id = inserted
-    _send_after_commit(notification_id, channel)
+    _send_after_commit(notification_id, channel, patient_id)
     return notification_id
 
 
@@ -76,18 +76,23 @@ class _EnqueueAfterCommit:
 
     notification_id: int
     channel: str
-    position: int  # among the rows this transaction wrote
+    patient_id: int
+    position: int  # among this transaction's rows to the same patient
 
     def __call__(self) -> None:
-        # Messages written together go out in the order they were written: each waits a
-        # little longer than the one before, so two workers do not race for one phone.
+        # One patient's messages written together go out in the order they were written:
+        # each waits a little longer than the one before, so two workers do not race for
+        # one phone. Messages to different patients go at once.
         enqueue(self.notification_id, self.channel, delay=2 * self.position)
 
 
-def _send_after_commit(notification_id: int, channel: str) -> None:
+def _send_after_commit(notification_id: int, channel: str, patient_id: int) -> None:
     pending = db.session().info.get("after_commit", [])
-    position = sum(isinstance(callback, _EnqueueAfterCommit) for _owner, callback in pending)
-    after_commit(_EnqueueAfterCommit(notification_id, channel, position))
+    position = sum(
+        isinstance(callback, _EnqueueAfterCommit) and callback.patient_id == patient_id
+        for _owner, callback in pending
+    )
+    after_commit(_EnqueueAfterCommit(notification_id, channel, patient_id, position))
 
 
 def enqueue(notification_id: int, channel: str, *, delay: float = 0) -> bool:
