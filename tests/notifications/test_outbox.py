@@ -448,3 +448,18 @@ def test_it_writes_a_once_only_row_once(app, monkeypatch):
 
     assert first is not None and second is None
     assert len(rows()) == 1
+
+
+def test_it_logs_no_message_text_or_phone_at_info(department, room, doctor, caplog):
+    caplog.set_level("DEBUG")
+    patient = consenting()
+    ticket = walk_in(department, patient)
+    call_next(room, doctor)
+
+    bodies = [row.body for row in rows(patient_id=patient.id)]
+    assert len(bodies) == 3
+    logged = [record.getMessage() for record in caplog.records if record.levelno >= 20]
+    assert any("Sent notification" in line for line in logged)
+    for line in logged:
+        assert PHONE not in line and ticket.status_token not in line
+        assert not any(body in line for body in bodies)
