@@ -4,6 +4,9 @@ The ticket page is public — the unguessable token is the only key — and show
 ticket numbers, departments, rooms and the wait: never a name, a date of birth
 or a phone number. It always shows the newest ticket of a transfer chain.
 The printable ticket is for the front desk (receptionist, admin).
+
+``/t/<token>/push`` takes the browser's Web Push subscription (POST) and gives
+it back (DELETE), as JSON, for the page's "Notify me on this phone" button.
 """
 
 from __future__ import annotations
@@ -13,13 +16,21 @@ import re
 from dataclasses import dataclass
 
 import segno
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from webapp.auth.permissions import role_required
-from webapp.domain_errors import NotFound
+from webapp.domain_errors import DomainError, NotFound, ValidationFailed
+from webapp.extensions import csrf, limiter
 from webapp.links import public_url_for
+from webapp.notifications.push import (
+    push_enabled,
+    subscribe_push,
+    unsubscribe_push,
+    vapid_public_key,
+)
 from webapp.queue.models import FINAL_STATUSES, Ticket
 from webapp.queue.rules import STATUS_LABELS
 from webapp.queue.state import (
@@ -33,6 +44,10 @@ bp = Blueprint("tickets", __name__)
 
 # Tokens are secrets.token_urlsafe(24) (32 characters); anything else cannot be one.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Turning push on and off: a few clicks per ticket, and the patients of one waiting room
+# share one address (the hospital's Wi-Fi), so the address's allowance is larger.
+PUSH_LIMIT_PER_TICKET = "10 per minute"
+PUSH_LIMIT_PER_ADDRESS = "60 per minute"
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,9 @@ def status(token: str) -> Response:
         fragment=Markup(fragment),  # noqa: S704 (our own template's output)
         version=_version(fragment),
         poll_url=url_for("tickets.poll", token=token),
+        # The "Notify me" button: only with VAPID keys, and only while the ticket can change.
+        push_key=None if view.is_final else vapid_public_key(current_app.config),
+        push_url=url_for("tickets.push_subscription", token=token),
     )
     return _private(current_app.make_response(html))
 
@@ -115,6 +133,60 @@ def poll(token: str) -> Response:
         response = current_app.make_response(fragment)
     response.set_etag(version)
     return _private(response)
+
+
+def _ticket_key() -> str:
+    token = str((request.view_args or {}).get("token", ""))
+    return "push-ticket:" + token[:64]
+
+
+def _json(status: int, **body: object) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return _private(response)
+
+
+def _json_error(error: DomainError) -> Response:
+    errors = error.errors if isinstance(error, ValidationFailed) else {}
+    return _json(error.status_code, message=error.message, errors=errors)
+
+
+def _subscription_body() -> object:
+    """The request's JSON body; BadRequest when it is not JSON."""
+    if not request.is_json:
+        raise BadRequest("Send the subscription as JSON (Content-Type: application/json).")
+    try:
+        return request.get_json()
+    except BadRequest:
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
+@bp.route("/t/<token>/push", methods=["POST", "DELETE"])
+@limiter.shared_limit(PUSH_LIMIT_PER_TICKET, "push-ticket", key_func=_ticket_key)
+@limiter.shared_limit(PUSH_LIMIT_PER_ADDRESS, "push-address")
+# No CSRF token: no cookie or session grants anything here, the unguessable token in the
+# address is the only key, so a forged cross-site request can do nothing its sender could
+# not do directly. A JSON body is required, which a cross-site form cannot send.
+@csrf.exempt
+def push_subscription(token: str) -> Response:
+    """Turn Web Push on (POST the browser's subscription) or off (DELETE ``{"endpoint"}``)."""
+    try:
+        if not TOKEN_PATTERN.match(token):
+            raise NotFound("No such ticket.")
+        if request.method == "POST" and not push_enabled(current_app.config):
+            raise NotFound("This hospital does not send notifications to phones.")
+        try:
+            body = _subscription_body()
+        except BadRequest as error:
+            return _json(400, message=error.description, errors={})
+        if request.method == "DELETE":
+            endpoint = body.get("endpoint") if isinstance(body, dict) else None
+            unsubscribe_push(token, endpoint)
+            return _json(200, subscribed=False, message="Notifications are off for this phone.")
+        subscribe_push(token, body)
+    except DomainError as error:
+        return _json_error(error)
+    return _json(200, subscribed=True, message="Notifications are on for this phone.")
 
 
 def ticket_qr_svg(url: str) -> Markup:
