@@ -1,7 +1,8 @@
-"""The Flask CLI: create-user and seed-demo."""
+"""The Flask CLI: create-user, seed-demo, demo-logins and generate-vapid-keys."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,15 +11,19 @@ import pytest
 import time_machine
 from click.testing import Result
 from flask import Flask
+from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
 from tests.factories import UserFactory
+from tests.notifications.push_service import PUSH_PATH, FakeBrowser, push_requests, vapid_claims
 from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.auth.services import authenticate, find_user_by_username, hash_password
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
+from webapp.notifications.providers.base import OutgoingMessage
+from webapp.notifications.providers.webpush import WebPushProvider, vapid_key_problem
 from webapp.patients.models import Patient
 
 LONDON = ZoneInfo("Europe/London")
@@ -412,3 +417,48 @@ def test_it_seeds_the_demo_day_once_on_postgresql(pg_app: Flask) -> None:
     booked = _booked()
     assert booked[("GM", TRIAL_DAY)][0] == ("20:00", 15)
     assert booked[("GM", TOMORROW)] == TOMORROW_GM
+
+
+# ------------------------------------------------------------------ generate-vapid-keys
+
+
+def _printed_keys(result: Result) -> dict[str, str]:
+    lines = result.stdout.splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_it_prints_a_vapid_key_pair_for_the_environment_file(app: Flask) -> None:
+    result = run(app, "generate-vapid-keys")
+
+    assert result.exit_code == 0, result.output
+    keys = _printed_keys(result)
+    assert vapid_key_problem(keys["VAPID_PUBLIC_KEY"], keys["VAPID_PRIVATE_KEY"]) is None
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", value) for value in keys.values())
+    # The advice goes to stderr, so `flask generate-vapid-keys >> .env` adds the two lines only.
+    assert "Keep VAPID_PRIVATE_KEY secret" in result.stderr
+    assert keys["VAPID_PRIVATE_KEY"] not in result.stderr
+    assert _printed_keys(run(app, "generate-vapid-keys")) != keys
+
+
+def test_its_vapid_keys_send_a_push_the_push_service_accepts(
+    app: Flask, httpserver: HTTPServer
+) -> None:
+    keys = _printed_keys(run(app, "generate-vapid-keys"))
+    httpserver.expect_request(PUSH_PATH, method="POST").respond_with_data("", status=201)
+    browser = FakeBrowser(endpoint=httpserver.url_for(PUSH_PATH))
+    provider = WebPushProvider.from_config({**app.config, **keys})
+
+    provider.send(
+        OutgoingMessage(
+            notification_id=1,
+            channel="push",
+            body="Please go to Room 3.",
+            subscription=browser.subscription(),
+        )
+    )
+
+    (request,) = push_requests(httpserver)
+    vapid_claims(request, keys["VAPID_PUBLIC_KEY"])  # signed with the printed private key
+    assert browser.decrypt(request)["body"] == "Please go to Room 3."
+    assert provider.subject == "mailto:admin@localhost"

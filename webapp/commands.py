@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-user, seed-demo, demo-logins and worker."""
+"""Flask CLI commands: create-user, seed-demo, demo-logins, worker and generate-vapid-keys."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(generate_vapid_keys_command)
 
 
 def _explain(error: DomainError) -> str:
@@ -68,6 +69,23 @@ def worker_command(workers: int | None) -> None:
     from webapp.tasks import run_worker
 
     run_worker(workers or current_app.config["WORKER_THREADS"])
+
+
+@click.command("generate-vapid-keys")
+def generate_vapid_keys_command() -> None:
+    """Print a new key pair for Web Push, as lines for the environment file (.env)."""
+    from webapp.notifications.providers.webpush import generate_vapid_keys
+
+    public, private = generate_vapid_keys()
+    click.echo(f"VAPID_PUBLIC_KEY={public}")
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
+    # On stderr, so `flask generate-vapid-keys >> .env` writes the two lines only.
+    click.echo(
+        "Keep VAPID_PRIVATE_KEY secret. Set VAPID_SUBJECT to mailto:you@your-hospital or an "
+        "https:// address. Changing the keys later stops every phone's notifications until "
+        "the patient turns them on again.",
+        err=True,
+    )
 
 
 # ---------------------------------------------------------------- demo data
