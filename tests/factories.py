@@ -12,6 +12,7 @@ from webapp.auth.models import User
 from webapp.database import utcnow
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
+from webapp.notifications.models import Notification
 from webapp.patients.models import Patient
 from webapp.queue.models import Ticket
 from webapp.queue.moves import check_in
@@ -94,6 +95,25 @@ class AppointmentFactory(BaseFactory):
     duration_minutes = 20
     ends_at = factory.LazyAttribute(lambda a: a.starts_at + timedelta(minutes=a.duration_minutes))
     status = "booked"
+
+
+class NotificationFactory(BaseFactory):
+    """An outbox row written straight to the table: nothing is queued or sent for it.
+
+    Pass ``status="failed"`` (with ``attempts`` and ``last_error``) for a failure to resend.
+    """
+
+    class Meta:
+        model = Notification
+
+    patient = factory.SubFactory(PatientFactory)
+    channel = "sms"
+    template_key = "check_in"
+    body = factory.Sequence(lambda n: f"Checked in: ticket T-{n:03d}. Reply STOP to opt out.")
+    status = "pending"
+    attempts = 0
+    created_at = factory.LazyFunction(utcnow)
+    sent_at = factory.LazyAttribute(lambda n: n.created_at if n.status == "sent" else None)
 
 
 def walk_in(
