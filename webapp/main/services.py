@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -13,6 +14,7 @@ from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
+from webapp.notifications.services import OutboxCounts, counts_today
 from webapp.queue.models import Ticket
 
 
@@ -66,12 +68,21 @@ def departments_today() -> list[DepartmentToday]:
 
 
 @dataclass(frozen=True)
+class MessagesToday:
+    """Messages to patients written today (hospital time), by status."""
+
+    day: date
+    counts: OutboxCounts
+
+
+@dataclass(frozen=True)
 class AdminSummary:
     active_staff: dict[str, int]
     inactive_staff: int
     departments: int
     service_points: int
     audit_entries_today: int
+    messages_today: MessagesToday
 
 
 def admin_summary() -> AdminSummary:
@@ -100,6 +111,7 @@ def admin_summary() -> AdminSummary:
             .where(AuditLog.created_at >= start, AuditLog.created_at < end)
         )
         or 0,
+        messages_today=MessagesToday(day=clock.today(), counts=counts_today()),
     )
 
 
