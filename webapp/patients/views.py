@@ -16,6 +16,8 @@ from webapp.database import utcnow
 from webapp.domain_errors import DomainError
 from webapp.extensions import db, htmx
 from webapp.form_errors import show_on_form
+from webapp.notifications import log as message_log
+from webapp.notifications.services import patient_notifications
 from webapp.patients.display import mrn_label
 from webapp.patients.forms import EditPatientForm, NewPatientForm, PatientForm
 from webapp.patients.models import Patient
@@ -41,6 +43,7 @@ View = str | Response | tuple[str, int]
 STAFF = ("receptionist", "clinician", "admin")
 FRONT_DESK = ("receptionist", "admin")
 PER_PAGE = 20
+MESSAGE_LIMIT = 50  # the newest messages shown on the patient's page
 
 
 @bp.context_processor
@@ -147,6 +150,14 @@ def show(patient_id: int) -> View:
         upcoming=upcoming,
         past=past,
         tickets=tickets,
+        messages=patient_notifications(patient.id, limit=MESSAGE_LIMIT),
+        message_limit=MESSAGE_LIMIT,
+        message_labels={
+            "kind": message_log.KIND_LABELS,
+            "channel": message_log.CHANNEL_LABELS,
+            "status": message_log.STATUS_LABELS,
+            "status_class": message_log.STATUS_CLASSES,
+        },
         can_change=current_user.role in FRONT_DESK,
         appointment_labels=APPOINTMENT_STATUS_LABELS,
         ticket_labels=TICKET_STATUS_LABELS,
