@@ -22,6 +22,7 @@ from webapp.auth.models import User
 from webapp.auth.services import authenticate, find_user_by_username, hash_password
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
+from webapp.notifications.models import Notification
 from webapp.notifications.providers.base import OutgoingMessage
 from webapp.notifications.providers.webpush import WebPushProvider, vapid_key_problem
 from webapp.patients.models import Patient
@@ -160,6 +161,15 @@ def test_it_seeds_the_demo_data_and_prints_the_logins(app: Flask) -> None:
     }
     assert _count(Patient) == 36
     assert "added 4 departments, 8 service points, 3 users, 36 patients" in result.output
+
+
+def test_it_texts_no_demo_patient_about_the_demo_bookings(app: Flask) -> None:
+    result = run(app, "seed-demo")
+
+    assert result.exit_code == 0, result.output
+    assert _count(Appointment) > 0
+    assert any(p.sms_opt_in and p.phone for p in db.session.scalars(select(Patient)))
+    assert _count(Notification) == 0
 
 
 def _at(hour: int, minute: int, day: date = TRIAL_DAY) -> datetime:

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from webapp import clock
+from webapp import clock, domain_events
 from webapp.appointments.models import Appointment
 from webapp.appointments.services import book_appointment
 from webapp.auth.models import ROLES, User
@@ -213,7 +213,9 @@ def seed_demo_command(patient_count: int, logins: bool) -> None:
     departments = _seed_departments(created)
     users = _seed_users(created)
     patients = _seed_patients(patient_count, created)
-    created["appointments"] = _seed_appointments(patients, departments, users["clinician"])
+    # Demo bookings are not news: no "appointment booked" SMS to the fictional patients.
+    with domain_events.muted():
+        created["appointments"] = _seed_appointments(patients, departments, users["clinician"])
     db.session.commit()
 
     summary = ", ".join(f"{count} {what}" for what, count in created.items())
