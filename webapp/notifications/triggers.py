@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from webapp import clock
 from webapp.appointments.models import Appointment
@@ -19,7 +20,7 @@ from webapp.domain_events import AppointmentChanged, TicketEventHappened, subscr
 from webapp.extensions import db
 from webapp.links import NoPublicAddress, public_url_for
 from webapp.notifications.messages import PUSH_KINDS, render_message, wait_phrase
-from webapp.notifications.models import PushSubscription
+from webapp.notifications.models import Notification, PushSubscription
 from webapp.notifications.outbox import can_text, write_notification
 from webapp.queue.models import Ticket
 from webapp.queue.state import position_of, serving_order
@@ -75,9 +76,22 @@ def send_near_turn(department_id: int) -> None:
     first = db.session.scalars(
         serving_order(
             select(Ticket).where(Ticket.department_id == department_id, Ticket.status == "waiting")
-        ).limit(reach + 1)
+        )
+        .limit(reach + 1)
+        .options(selectinload(Ticket.patient), selectinload(Ticket.department))
     ).all()
+    # Most moves change nothing here: skip the tickets already told, in one query.
+    told = set(
+        db.session.scalars(
+            select(Notification.ticket_id).where(
+                Notification.ticket_id.in_([ticket.id for ticket in first]),
+                Notification.template_key == "turn_near",
+            )
+        )
+    )
     for ahead, ticket in enumerate(first):
+        if ticket.id in told:
+            continue
         context = {"number": ticket.number, "department": ticket.department.name, "ahead": ahead}
         _write_for_ticket(ticket, "turn_near", context, once=True)
 
