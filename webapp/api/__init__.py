@@ -13,7 +13,16 @@ import flask_openapi3_swagger
 from flask import Blueprint, Response, jsonify, render_template
 from flask_openapi3 import OpenAPI
 
-from webapp.api import appointments, audit, auth, departments, patients, queue, users
+from webapp.api import (
+    appointments,
+    audit,
+    auth,
+    departments,
+    notifications,
+    patients,
+    queue,
+    users,
+)
 from webapp.api.guard import guard_api_request
 from webapp.extensions import csrf, limiter
 
@@ -25,6 +34,7 @@ RESOURCE_BLUEPRINTS = (
     appointments.bp,
     queue.bp,
     audit.bp,
+    notifications.bp,
 )
 
 # Swagger UI's files come with the flask-openapi3-swagger package (no CDN).
