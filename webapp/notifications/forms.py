@@ -12,7 +12,6 @@ from webapp.form_filters import strip_text
 from webapp.notifications.log import (
     CHANNEL_LABELS,
     KIND_LABELS,
-    STATUS_HELP,
     STATUS_LABELS,
     LogFilters,
 )
@@ -40,7 +39,6 @@ class NotificationFilterForm(FlaskForm):
         choices=_choices(STATUS_LABELS, "Any status"),
         filters=[strip_text],
         validators=[Optional()],
-        description=STATUS_HELP,
     )
     channel = SelectField(
         "Channel",
@@ -57,7 +55,6 @@ class NotificationFilterForm(FlaskForm):
     date = DateField(
         "Day written",
         validators=[Optional(), filter_date_in_range],
-        description="In the hospital's time zone.",
     )
 
     def filters(self) -> LogFilters:

@@ -20,7 +20,10 @@ from webapp.queue.models import Ticket
 
 # How staff see each status named (never by colour alone).
 STATUS_LABELS: dict[str, str] = {"pending": "Pending", "sent": "Sent", "failed": "Failed"}
-STATUS_HELP = "Pending: waiting to be sent or retried. Failed: gave up; resend it once fixed."
+STATUS_HELP = (
+    "Pending: on its way, or waiting for a retry. "
+    "Failed: given up; resend it once the cause is fixed."
+)
 # The colours the app's other statuses already use: blue while on its way, green sent, red failed.
 STATUS_CLASSES: dict[str, str] = {
     "pending": "status-booked",

@@ -43,6 +43,7 @@ def _labels() -> dict[str, Any]:
         "status_classes": log.STATUS_CLASSES,
         "channel_labels": log.CHANNEL_LABELS,
         "kind_labels": log.KIND_LABELS,
+        "status_help": log.STATUS_HELP,
     }
 
 
