@@ -7,7 +7,9 @@ PNGs taken in Debian's Chromium at the sizes each screen is used at:
 - staff screens at 1366x768, signed in as the demo users: the reception board, the clinician
   workstation, the patients list, the appointment day view, the list of waiting-room displays;
 - the waiting-room display at 1920x1080, after its start overlay was clicked;
-- the patient's ticket page at 390x844.
+- the patient's ticket page at 390x844;
+- the admin's messages page (/admin/notifications) at 1280x800 and 1920x1080, after a few
+  messages of the morning were made to fail or wait for a retry, so every status shows.
 
 Each picture is what the window shows (not the whole scrolled page): that is what a person
 at that screen sees. Any request that would leave loopback is aborted and fails the run.
@@ -39,7 +41,7 @@ from urllib.parse import urlsplit
 import time_machine
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +55,7 @@ from webapp.commands import DEMO_USERS  # noqa: E402
 from webapp.database import utcnow  # noqa: E402
 from webapp.departments.models import Department, ServicePoint  # noqa: E402
 from webapp.extensions import db  # noqa: E402
+from webapp.notifications.models import Notification  # noqa: E402
 from webapp.patients.models import Patient  # noqa: E402
 from webapp.queue import moves  # noqa: E402
 
@@ -60,6 +63,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 STAFF = {"width": 1366, "height": 768}
 DISPLAY = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
+ADMIN_SIZES = {"": {"width": 1280, "height": 800}, "-wide": {"width": 1920, "height": 1080}}
 T = TypeVar("T")
 LOGINS = {role: (username, password) for username, _name, role, password in DEMO_USERS}
 
@@ -102,7 +106,14 @@ def load_demo(app: Flask) -> None:
         if result.exit_code != 0:
             raise SystemExit(f"seed-demo failed:\n{result.output}")
         print(result.output.strip())
+        # In the pictures' clinic every patient with a phone agreed to SMS, so the morning
+        # writes enough messages to fill the messages page.
+        db.session.execute(
+            update(Patient).where(Patient.phone.is_not(None)).values(sms_opt_in=True)
+        )
+        db.session.commit()
         ticket_token = clinic_morning()
+        message_trouble()
         db.session.remove()
     app.config["SCREENSHOT_TICKET_TOKEN"] = ticket_token
 
@@ -214,6 +225,39 @@ def clinic_morning() -> str:
     return token
 
 
+# What went wrong with some of the morning's messages, as the providers word it.
+REFUSED = "SMS gateway answered 400: (code 21614) The 'To' number is not a mobile number"
+TIMED_OUT = "SMS gateway timed out after 10 s"
+
+
+def message_trouble() -> None:
+    """Make a few of the morning's sent messages fail or wait for a retry.
+
+    The console provider sends every message, so the messages page would show only
+    "Sent"; the pictures should show what an admin looks for: failures to resend.
+    """
+    sent = list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.status == "sent", Notification.channel == "sms")
+            .order_by(Notification.id)
+        )
+    )
+    if len(sent) < 4:
+        raise SystemExit(f"screenshots: only {len(sent)} messages were sent this morning")
+    for row in (sent[0], sent[len(sent) // 2]):  # refused by the gateway: failed for good
+        row.status, row.attempts, row.last_error, row.sent_at = "failed", 1, REFUSED, None
+        row.provider_message_id = None
+    retrying = sent[-1]  # the gateway did not answer: a retry is due
+    retrying.status, retrying.attempts, retrying.last_error = "pending", 2, TIMED_OUT
+    retrying.sent_at = retrying.provider_message_id = None
+    retrying.next_attempt_at = utcnow() + timedelta(seconds=60)
+    gave_up = sent[-2]  # every attempt timed out
+    gave_up.status, gave_up.attempts, gave_up.last_error = "failed", 5, TIMED_OUT
+    gave_up.sent_at = gave_up.provider_message_id = None
+    db.session.commit()
+
+
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -318,6 +362,11 @@ def take_screenshots(
 
         phone = camera.context(PHONE).new_page()
         camera.shoot(phone, f"/t/{app.config['SCREENSHOT_TICKET_TOKEN']}", "ticket.png")
+
+        for suffix, size in ADMIN_SIZES.items():
+            admin = camera.context(size).new_page()
+            sign_in(admin, "admin")
+            camera.shoot(admin, "/admin/notifications", f"notifications{suffix}.png")
 
         browser.close()
     return camera.escaped
