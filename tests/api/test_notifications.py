@@ -395,3 +395,28 @@ def test_a_deactivated_admins_token_stops_working(
     response = client.get(LIST, headers=auth_header(admin_token))
 
     assert response.status_code == 401
+
+
+# ----------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+def test_it_lists_filters_and_resends_on_postgres(
+    pg_client: FlaskClient, pg_admin_headers: dict[str, str]
+) -> None:
+    patient = PatientFactory(sms_opt_in=True, phone=PHONE)
+    db.session.commit()
+    refused = failed(patient, created_at=MORNING)
+    sent = NotificationFactory(patient=patient, status="sent", created_at=MORNING)
+    NotificationFactory(patient=patient, status="sent", created_at=MORNING - timedelta(days=2))
+    db.session.commit()
+
+    listed = pg_client.get(
+        LIST, query_string={"status": "sent", "date": "2025-01-10"}, headers=pg_admin_headers
+    )
+    resent = pg_client.post(RESEND, json={"ids": [refused.id, sent.id]}, headers=pg_admin_headers)
+
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.get_json()["items"]] == [sent.id]
+    assert resent.status_code == 202 and resent.get_json() == {"queued": 1}
+    assert status_of(refused) == "sent"
