@@ -147,6 +147,14 @@ def _public_base_url(env: Mapping[str, str]) -> str | None:
 
 
 SMS_PROVIDERS = ("console", "http")
+# The browsers' push services (WEBPUSH_ALLOWED_HOSTS' default): Chrome, Edge, Firefox, Safari.
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.notify.windows.com",
+    "*.push.apple.com",
+)
 SMS_GATEWAY_FORMATS = ("form", "json")
 
 
@@ -164,6 +172,23 @@ def _hour(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or not 0 <= int(value) <= 23:
         raise ConfigError(name, f"expected an hour of the day from 0 to 23, got {value!r}")
     return int(value)
+
+
+def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The push services' host names the worker may post to ("*.push.apple.com" patterns)."""
+    value = _text(env, "WEBPUSH_ALLOWED_HOSTS")
+    if value is None:
+        return DEFAULT_PUSH_HOSTS
+    hosts = tuple(host.strip().lower() for host in value.split(",") if host.strip())
+    pattern = re.compile(r"^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+)$")
+    bad = [host for host in hosts if not pattern.match(host)]
+    if not hosts or bad:
+        raise ConfigError(
+            "WEBPUSH_ALLOWED_HOSTS",
+            "expected host names separated by commas, such as fcm.googleapis.com,*.push.apple.com"
+            + (f" (not {bad[0]!r})" if bad else ""),
+        )
+    return hosts
 
 
 def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -194,6 +219,12 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
             "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY (flask generate-vapid-keys) "
             "or neither",
         )
+    if public_key is not None:
+        from webapp.notifications.providers.webpush import vapid_key_problem
+
+        problem = vapid_key_problem(public_key, private_key)
+        if problem is not None:
+            raise ConfigError("VAPID_PRIVATE_KEY", problem)
     subject = _text(env, "VAPID_SUBJECT")
     if subject is not None and not subject.startswith(("mailto:", "https://")):
         raise ConfigError(
@@ -215,6 +246,7 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "VAPID_PRIVATE_KEY": private_key,
         "VAPID_SUBJECT": subject,
         "WEBPUSH_TIMEOUT": _seconds(env, "WEBPUSH_TIMEOUT", 10.0),
+        "WEBPUSH_ALLOWED_HOSTS": _push_hosts(env),
         # Retries: attempt n waits NOTIFICATION_RETRY_SECONDS × 2^(n-1), at most the maximum.
         "NOTIFICATION_MAX_ATTEMPTS": _positive_int(env, "NOTIFICATION_MAX_ATTEMPTS", 5),
         "NOTIFICATION_RETRY_SECONDS": _positive_int(env, "NOTIFICATION_RETRY_SECONDS", 30),

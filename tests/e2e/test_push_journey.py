@@ -41,7 +41,7 @@ from webapp.notifications.push import subscriptions_for
 from webapp.queue import moves as queue
 
 PHONE_SCREEN = {"width": 390, "height": 844}
-ENDPOINT = "https://push.example.test/v1/e2e-device-0001"
+ENDPOINT = "https://updates.push.services.mozilla.com/wpush/v2/e2e-device-0001"
 ON = "Notifications are on for this phone."
 OFF = "Notifications are off for this phone."
 

@@ -33,7 +33,7 @@ ENDPOINT = "https://fcm.googleapis.com/fcm/send/device-0001"
 
 
 def browser(number: int = 1) -> FakeBrowser:
-    return FakeBrowser(endpoint=f"https://push.example.org/v1/device-{number:04d}")
+    return FakeBrowser(endpoint=f"https://fcm.googleapis.com/fcm/send/device-{number:04d}")
 
 
 def _rows() -> int:
@@ -198,7 +198,7 @@ def test_it_names_each_problem_of_a_subscription_that_is_not_one(ticket: Ticket)
     assert set(
         _errors({**phone.subscription(), "endpoint": "http://push.example.org/x"}, token)
     ) == {"endpoint"}
-    too_long = "https://push.example.org/" + "a" * 1000
+    too_long = "https://fcm.googleapis.com/" + "a" * 1000
     assert (
         "at most 1024" in _errors({**phone.subscription(), "endpoint": too_long}, token)["endpoint"]
     )
@@ -219,6 +219,27 @@ def test_it_takes_plain_http_to_this_machine_only_outside_production(
     other = FakeBrowser(endpoint="http://127.0.0.1:9/push/v1/def")
 
     assert "https" in _errors(other.subscription(), ticket.status_token)["endpoint"]
+
+
+def test_it_takes_only_the_push_services_the_hospital_allows(app: Flask, ticket: Ticket) -> None:
+    # The worker posts to the endpoint a browser handed in: an address inside the hospital
+    # must not pass for a push service.
+    for endpoint in (
+        "https://lab-results.hospital.internal/api/delete",
+        "https://10.0.0.5/push",
+        "https://fcm.googleapis.com.evil.example/x",
+    ):
+        forged = FakeBrowser(endpoint=endpoint)
+        assert (
+            "WEBPUSH_ALLOWED_HOSTS"
+            in _errors(forged.subscription(), ticket.status_token)["endpoint"]
+        )
+    apple = FakeBrowser(endpoint="https://web.push.apple.com/QGx-device")
+    assert subscribe_push(ticket.status_token, apple.subscription()).endpoint == apple.endpoint
+
+    app.config["WEBPUSH_ALLOWED_HOSTS"] = ("push.example.org",)
+    own = FakeBrowser(endpoint="https://push.example.org/v1/device")
+    assert subscribe_push(ticket.status_token, own.subscription()).endpoint == own.endpoint
 
 
 # ------------------------------------------------------------------ unsubscribing

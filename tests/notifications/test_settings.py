@@ -61,6 +61,9 @@ def test_it_reads_an_http_gateway():
         ({"REMINDER_HOUR": "24"}, "REMINDER_HOUR"),
         ({"REMINDER_HOUR": "six"}, "REMINDER_HOUR"),
         ({"NOTIFICATION_MAX_ATTEMPTS": "0"}, "NOTIFICATION_MAX_ATTEMPTS"),
+        ({"WEBPUSH_ALLOWED_HOSTS": " , "}, "WEBPUSH_ALLOWED_HOSTS"),
+        ({"WEBPUSH_ALLOWED_HOSTS": "https://fcm.googleapis.com"}, "WEBPUSH_ALLOWED_HOSTS"),
+        ({"VAPID_PUBLIC_KEY": "abc", "VAPID_PRIVATE_KEY": "not-a-key"}, "VAPID_PRIVATE_KEY"),
     ],
 )
 def test_it_refuses_a_bad_setting_naming_it(env, variable):
@@ -68,3 +71,22 @@ def test_it_refuses_a_bad_setting_naming_it(env, variable):
         load_config({**BASE, **env})
 
     assert caught.value.variable == variable
+
+
+def test_it_reads_the_allowed_push_services():
+    default = load_config(BASE)["WEBPUSH_ALLOWED_HOSTS"]
+    assert "fcm.googleapis.com" in default and "*.push.apple.com" in default
+
+    config = load_config({**BASE, "WEBPUSH_ALLOWED_HOSTS": "Push.Example.org, *.push.apple.com"})
+    assert config["WEBPUSH_ALLOWED_HOSTS"] == ("push.example.org", "*.push.apple.com")
+
+
+def test_it_refuses_a_vapid_pair_that_does_not_belong_together():
+    from tests.notifications.push_service import vapid_pair
+
+    first, second = vapid_pair(), vapid_pair()
+    env = {**BASE, "VAPID_PUBLIC_KEY": first.public, "VAPID_PRIVATE_KEY": second.private}
+
+    with pytest.raises(ConfigError, match="does not belong"):
+        load_config(env)
+    assert load_config({**env, "VAPID_PRIVATE_KEY": first.private})["VAPID_PUBLIC_KEY"]

@@ -39,7 +39,7 @@ def push_url(ticket: Ticket | str) -> str:
 
 
 def phone(number: int = 1) -> FakeBrowser:
-    return FakeBrowser(endpoint=f"https://push.example.org/v1/device-{number:04d}")
+    return FakeBrowser(endpoint=f"https://fcm.googleapis.com/fcm/send/device-{number:04d}")
 
 
 def stored() -> int:

@@ -87,7 +87,11 @@ def _valid_subscription(subscription: object) -> tuple[str, str, str]:
         )
     errors: dict[str, str] = {}
     endpoint = subscription.get("endpoint")
-    problem = endpoint_problem(endpoint, allow_loopback_http=_allow_loopback_http())
+    problem = endpoint_problem(
+        endpoint,
+        allow_loopback_http=_allow_loopback_http(),
+        allowed_hosts=tuple(current_app.config["WEBPUSH_ALLOWED_HOSTS"]),
+    )
     if problem is not None:
         errors["endpoint"] = problem
     keys = subscription.get("keys")

@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException  # type: ignore[import-untyped]
 from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
 
+from webapp.config import DEFAULT_PUSH_HOSTS
 from webapp.database import utcnow
 from webapp.notifications.providers.base import (
     OutgoingMessage,
@@ -181,11 +182,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def endpoint_problem(endpoint: object, *, allow_loopback_http: bool) -> str | None:
+def host_allowed(host: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``host`` is one of ``patterns`` ("push.example.org", "*.example.org" or "*")."""
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        if pattern == "*" or host == pattern:
+            return True
+        if pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+    return False
+
+
+def endpoint_problem(
+    endpoint: object,
+    *,
+    allow_loopback_http: bool,
+    allowed_hosts: tuple[str, ...] = ("*",),
+) -> str | None:
     """Why ``endpoint`` cannot be a push service's address; None when it can.
 
-    Push services are reached over https. Plain http is allowed only to this machine
-    (``allow_loopback_http``, outside production) so tests can run a fake push service.
+    Push services are reached over https, at one of ``allowed_hosts``: the worker
+    posts to whatever address a browser handed in, so without the list a forged
+    subscription could make it call a host inside the hospital. Plain http is
+    allowed only to this machine (``allow_loopback_http``, outside production) so
+    tests can run a fake push service.
     """
     if not isinstance(endpoint, str) or not endpoint.strip():
         return "Give the push service's address (endpoint)."
@@ -201,11 +221,13 @@ def endpoint_problem(endpoint: object, *, allow_loopback_http: bool) -> str | No
         return "The endpoint is not a valid web address."
     if not host or parts.username is not None or parts.password is not None:
         return "The endpoint must be a full https:// address with a host name."
-    if parts.scheme == "https":
+    if allow_loopback_http and is_loopback(host) and parts.scheme in ("http", "https"):
         return None
-    if parts.scheme == "http" and allow_loopback_http and is_loopback(host):
-        return None
-    return "The endpoint must be an https:// address."
+    if parts.scheme != "https":
+        return "The endpoint must be an https:// address."
+    if not host_allowed(host, allowed_hosts):
+        return "This push service is not one this hospital allows (WEBPUSH_ALLOWED_HOSTS)."
+    return None
 
 
 def key_problems(keys: object) -> dict[str, str]:
@@ -268,6 +290,7 @@ class WebPushProvider:
     ttl: int = DEFAULT_TTL_SECONDS
     default_title: str = "Hospital Queue"
     allow_loopback_http: bool = False
+    allowed_hosts: tuple[str, ...] = DEFAULT_PUSH_HOSTS
     name: str = "webpush"
 
     def __post_init__(self) -> None:
@@ -284,6 +307,7 @@ class WebPushProvider:
             timeout=float(config.get("WEBPUSH_TIMEOUT") or 10.0),
             default_title=config.get("HOSPITAL_NAME") or "Hospital Queue",
             allow_loopback_http=config.get("APP_ENV") != "production",
+            allowed_hosts=tuple(config.get("WEBPUSH_ALLOWED_HOSTS") or DEFAULT_PUSH_HOSTS),
         )
 
     def __repr__(self) -> str:  # no keys
@@ -349,7 +373,9 @@ class WebPushProvider:
         if not isinstance(info, Mapping):
             raise PermanentSendError("The message has no push subscription")
         problem = endpoint_problem(
-            info.get("endpoint"), allow_loopback_http=self.allow_loopback_http
+            info.get("endpoint"),
+            allow_loopback_http=self.allow_loopback_http,
+            allowed_hosts=self.allowed_hosts,
         )
         if problem is not None:
             raise PermanentSendError(f"The push subscription is unusable: {problem}")
