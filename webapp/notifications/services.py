@@ -117,7 +117,8 @@ def resend_notifications(
         update(Notification)
         .where(Notification.id.in_([row.id for row in rows]), Notification.status == "failed")
         .values(status="pending", attempts=0, next_attempt_at=None, claimed_until=None)
-        .execution_options(synchronize_session=False)
+        # Rows this session already holds show their new status to the caller.
+        .execution_options(synchronize_session="fetch")
     )
     record_audit(
         "notification.resend",
