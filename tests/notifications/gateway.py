@@ -34,8 +34,10 @@ def silent_gateway(server: HTTPServer, path: str = "/sms") -> Iterator[None]:
     so a failing test cannot hang the session), then answers 200 to nobody.
     """
     release = threading.Event()
+    held: list[Request] = []
 
-    def hold(_request: Request) -> Response:
+    def hold(request: Request) -> Response:
+        held.append(request)
         release.wait(10)
         return Response("too late", status=200)
 
@@ -44,3 +46,9 @@ def silent_gateway(server: HTTPServer, path: str = "/sms") -> Iterator[None]:
         yield
     finally:
         release.set()
+        # The server logs a request once its answer is written: wait for that here, or the
+        # late entry lands in the next test's log (a condition, bounded; not a fixed sleep).
+        settled = threading.Event()
+        for _ in range(500):
+            if len(sms_requests(server, path)) >= len(held) or settled.wait(0.01):
+                break

@@ -404,20 +404,36 @@ def test_it_requeues_rows_left_pending_and_leaves_fresh_or_claimed_ones(app, mon
     }
 
 
-def test_it_hands_one_patient_s_rows_written_together_to_the_queue_in_order(app, monkeypatch):
-    handed: list[tuple[int, float]] = []
-    monkeypatch.setattr(
-        "webapp.notifications.outbox.enqueue",
-        lambda notification_id, channel, delay=0: handed.append((notification_id, delay)),
-    )
+def test_it_sends_one_patient_s_messages_in_the_order_they_were_written(app, monkeypatch, clock):
+    # Two workers may pick up a patient's check-in confirmation and the call written a moment
+    # later at the same time: the newer one waits while the older is on its way.
+    provider = use(monkeypatch, ScriptedProvider())
+    monkeypatch.setattr("webapp.notifications.outbox.enqueue", lambda *args, **kwargs: True)
     patient, other = consenting(), consenting()
     first, second, elsewhere = pending_row(patient), pending_row(patient), pending_row(other)
     db.session.commit()
-    third = pending_row(patient)
+
+    assert deliver(second) == "waiting"
+    assert deliver(elsewhere) == "sent"  # another patient's message does not wait
+    assert deliver(first) == "sent"
+    assert deliver(second) == "sent"
+    assert [message.notification_id for message in provider.sent] == [elsewhere, first, second]
+
+
+def test_it_does_not_hold_a_message_behind_one_in_back_off_or_long_stuck(app, monkeypatch, clock):
+    use(monkeypatch, ScriptedProvider(RetryableSendError("503")))
+    monkeypatch.setattr("webapp.notifications.outbox.enqueue", lambda *args, **kwargs: True)
+    patient = consenting()
+    retrying, stuck = pending_row(patient), pending_row(patient)
+    db.session.commit()
+    assert deliver(retrying) == "retry"  # in back-off now
+    later = pending_row(patient)
     db.session.commit()
 
-    # One patient's messages a little apart, in order; another patient's at once.
-    assert handed == [(first, 0), (second, 2), (elsewhere, 0), (third, 0)]
+    assert deliver(later) == "waiting"  # `stuck` is older and still on its way …
+    clock.shift(timedelta(minutes=3))
+    assert deliver(later) == "sent"  # … but not for ever
+    assert {row.id: row.status for row in rows()}[stuck] == "pending"
 
 
 def test_it_drops_the_queueing_of_a_row_whose_savepoint_rolled_back(app, monkeypatch):

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from webapp.database import utcnow
 from webapp.extensions import db
@@ -37,6 +37,11 @@ from webapp.queue.models import Ticket
 
 log = logging.getLogger(__name__)
 
+# One patient's messages go in the order they were written: a row waits while an older one
+# to the same patient on the same channel is still on its way (not in back-off), checking
+# again every ORDER_RECHECK seconds, but never waits for a row older than ORDER_WAIT.
+ORDER_RECHECK = 2
+ORDER_WAIT = timedelta(minutes=2)
 # A scheduled retry may run a moment early on a host whose clock is slightly ahead.
 CLOCK_SLACK = timedelta(seconds=5)
 # Error texts kept on a row are short.
@@ -64,10 +69,23 @@ def deliver(notification_id: int) -> str:
     """Send one row if it is due and nobody else is sending it.
 
     Returns what happened: ``sent``, ``retry`` (a retry is scheduled), ``failed``,
-    or ``skipped`` (already sent or failed, claimed by another worker, not due, gone).
+    ``waiting`` (an older message to the same patient goes first; checked again
+    shortly) or ``skipped`` (already sent or failed, claimed by another worker, not
+    due, gone).
     """
     config = current_app.config
     with Session(db.engine, expire_on_commit=False) as session:
+        row = session.get(Notification, notification_id)
+        if (
+            row is not None
+            and row.status == "pending"
+            and _an_older_message_is_on_its_way(session, row)
+        ):
+            session.commit()
+            from webapp.notifications.outbox import enqueue
+
+            enqueue(notification_id, row.channel, delay=ORDER_RECHECK)
+            return "waiting"
         notification = _claim(session, notification_id, lease_seconds(config))
         if notification is None:
             return "skipped"
@@ -97,6 +115,26 @@ def deliver(notification_id: int) -> str:
         return "sent"
 
 
+def _an_older_message_is_on_its_way(session: Session, row: Notification) -> bool:
+    """Whether an older message to the same patient, same channel, is still to be sent."""
+    older = aliased(Notification)
+    return (
+        session.scalar(
+            select(older.id)
+            .where(
+                older.patient_id == row.patient_id,
+                older.channel == row.channel,
+                older.id < row.id,
+                older.status == "pending",
+                older.next_attempt_at.is_(None),  # one in back-off does not hold the others
+                older.created_at > utcnow() - ORDER_WAIT,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _claim(session: Session, notification_id: int, lease: float) -> Notification | None:
     now = utcnow()
     claimed = session.execute(
@@ -119,7 +157,7 @@ def _claim(session: Session, notification_id: int, lease: float) -> Notification
     session.commit()
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return session.get(Notification, notification_id)
+    return session.get(Notification, notification_id, populate_existing=True)
 
 
 def _message(session: Session, notification: Notification) -> OutgoingMessage:

@@ -9,7 +9,6 @@ periodic re-queue (``webapp.notifications.tasks``) picks it up a minute later.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -66,43 +65,22 @@ def write_notification(
         if inserted is None:
             return None
         notification_id = inserted
-    _send_after_commit(notification_id, channel, patient_id)
+    _send_after_commit(notification_id, channel)
     return notification_id
 
 
-@dataclass(frozen=True)
-class _EnqueueAfterCommit:
-    """The after-commit step that hands one row to the task queue."""
-
-    notification_id: int
-    channel: str
-    patient_id: int
-    position: int  # among this transaction's rows to the same patient
-
-    def __call__(self) -> None:
-        # One patient's messages written together go out in the order they were written:
-        # each waits a little longer than the one before, so two workers do not race for
-        # one phone. Messages to different patients go at once.
-        enqueue(self.notification_id, self.channel, delay=2 * self.position)
-
-
-def _send_after_commit(notification_id: int, channel: str, patient_id: int) -> None:
-    pending = db.session().info.get("after_commit", [])
-    position = sum(
-        isinstance(callback, _EnqueueAfterCommit) and callback.patient_id == patient_id
-        for _owner, callback in pending
-    )
-    after_commit(_EnqueueAfterCommit(notification_id, channel, patient_id, position))
+def _send_after_commit(notification_id: int, channel: str) -> None:
+    after_commit(lambda: enqueue(notification_id, channel))
 
 
 def enqueue(notification_id: int, channel: str, *, delay: float = 0) -> bool:
     """Hand a row to the task queue; False (the row stays pending) when the broker is down."""
     from webapp.notifications.tasks import send_push, send_sms
-    from webapp.tasks import huey
 
     task = send_sms if channel == "sms" else send_push
     try:
-        if delay and not huey.immediate:
+        if delay:
+            # Also in the tests' immediate mode a delayed task waits (for a test to run it).
             task.schedule(args=(notification_id,), delay=delay)
         else:
             task(notification_id)
