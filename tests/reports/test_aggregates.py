@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
 from webapp.reports.aggregates import (
     DayAggregate,
+    clinician_names,
     day_aggregates,
     merge_all,
     metrics_from,
@@ -162,7 +163,9 @@ def assert_fixture_figures(department: Department, alice: User, bob: User) -> No
     assert aggregate.estimate_abs_error_sum == pytest.approx(24)
     assert aggregate.called_within_estimate == 2
 
-    metrics = metrics_from(aggregate, {alice.id: "Alice Adams", bob.id: "Bob Brown"})
+    names = clinician_names(aggregates.values())
+    assert names == {alice.id: "Alice Adams", bob.id: "Bob Brown"}
+    metrics = metrics_from(aggregate, names)
     hours = [0] * 24
     hours[8] = hours[9] = hours[10] = 2
     assert (
@@ -230,6 +233,7 @@ def test_it_reports_no_figure_where_there_is_no_data(app: Flask) -> None:
     assert metrics.estimate_mean_abs_error_minutes is None
     assert metrics.called_within_estimate_share is None
     assert metrics.served_by_clinician == []
+    assert clinician_names([DayAggregate()]) == {}
     assert day_aggregates(DAY + timedelta(days=1), DAY + timedelta(days=2)) == {}
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -94,7 +94,7 @@ def _add_by_key(left: Mapping[Any, int], right: Mapping[Any, int]) -> dict[Any, 
     return dict(total)
 
 
-def merge_all(aggregates: list[DayAggregate] | Any) -> DayAggregate:
+def merge_all(aggregates: Iterable[DayAggregate]) -> DayAggregate:
     """All the given aggregates added together (an empty aggregate for none)."""
     total = DayAggregate()
     for aggregate in aggregates:
@@ -332,7 +332,7 @@ def metrics_from(aggregate: DayAggregate, clinician_names: Mapping[int, str]) ->
     )
 
 
-def clinician_names(aggregates: list[DayAggregate] | Any) -> dict[int, str]:
+def clinician_names(aggregates: Iterable[DayAggregate]) -> dict[int, str]:
     """The names of every clinician who served in the given aggregates, in one query."""
     ids: set[int] = set()
     for aggregate in aggregates:
