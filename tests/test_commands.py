@@ -188,8 +188,9 @@ def _booked() -> dict[tuple[str, date], list[tuple[str, int]]]:
 
 
 def _seed_at(app: Flask, moment: datetime) -> Result:
+    # These tests are about the bookings from now on; tests/test_demo_history.py covers the past.
     with time_machine.travel(moment, tick=False):
-        result = run(app, "seed-demo")
+        result = run(app, "seed-demo", "--no-history")
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     return result
@@ -317,7 +318,7 @@ def test_it_books_only_the_new_tomorrow_when_seeded_again_the_next_day(app: Flas
 
 def test_it_books_no_more_appointments_than_there_are_patients(app: Flask) -> None:
     with time_machine.travel(_at(8, 0), tick=False):
-        result = run(app, "seed-demo", "--patients", "5")
+        result = run(app, "seed-demo", "--patients", "5", "--no-history")
 
     assert result.exit_code == 0, result.output
     assert _count(Appointment) == 5

@@ -14,6 +14,7 @@ from webapp.appointments.services import book_appointment
 from webapp.auth.models import ROLES, User
 from webapp.auth.services import create_user, find_user_by_username, password_matches
 from webapp.database import utcnow
+from webapp.demo_history import seed_history
 from webapp.departments.models import Department
 from webapp.departments.services import WEEKDAYS, add_service_point, create_department
 from webapp.domain_errors import DomainError, ValidationFailed
@@ -195,7 +196,12 @@ def _demo_patients(count: int) -> list[dict[str, object]]:
     default=True,
     help="Print the demo logins afterwards (`make run` prints them itself on every start).",
 )
-def seed_demo_command(patient_count: int, logins: bool) -> None:
+@click.option(
+    "--history/--no-history",
+    default=True,
+    help="Add four weeks of finished visits before today, for the reports.",
+)
+def seed_demo_command(patient_count: int, logins: bool, history: bool) -> None:
     """Add demo departments, staff, patients and appointments from now on (safe to run twice)."""
     if current_app.config["APP_ENV"] == "production":
         # Demo accounts with published passwords must never reach a real installation.
@@ -209,6 +215,7 @@ def seed_demo_command(patient_count: int, logins: bool) -> None:
         "users": 0,
         "patients": 0,
         "appointments": 0,
+        "past tickets": 0,
     }
     departments = _seed_departments(created)
     users = _seed_users(created)
@@ -216,6 +223,13 @@ def seed_demo_command(patient_count: int, logins: bool) -> None:
     # Demo bookings are not news: no "appointment booked" SMS to the fictional patients.
     with domain_events.muted():
         created["appointments"] = _seed_appointments(patients, departments, users["clinician"])
+        if history:
+            created["past tickets"] = seed_history(
+                departments,
+                patients,
+                clinician=users["clinician"],
+                receptionist=users["receptionist"],
+            )
     db.session.commit()
 
     summary = ", ".join(f"{count} {what}" for what, count in created.items())
