@@ -255,6 +255,17 @@ def new_york_app() -> Iterator[Flask]:
 def test_it_puts_a_visit_across_midnight_on_the_hospital_day_and_hour(
     new_york_app: Flask,
 ) -> None:
+    assert_new_york_night()
+
+
+@pytest.mark.postgres
+def test_it_puts_arrivals_on_the_hospital_hour_on_postgresql(pg_app: Flask) -> None:
+    # The hospital's zone is read when used, so setting it here is as good as at start-up.
+    pg_app.config["HOSPITAL_TIMEZONE"] = "America/New_York"
+    assert_new_york_night()
+
+
+def assert_new_york_night() -> None:
     department = DepartmentFactory()
     # 23:50 on 7 March in New York (EST, UTC-5) is 04:50 UTC on the 8th; called 20 minutes later.
     make_ticket(
