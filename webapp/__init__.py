@@ -226,6 +226,9 @@ def register_commands(app: Flask) -> None:
     from webapp.commands import init_commands
 
     init_commands(app)
+    from webapp.reports.commands import aggregate_metrics_command
+
+    app.cli.add_command(aggregate_metrics_command)
 
 
 def configure_tasks(app: Flask) -> None:
@@ -235,7 +238,8 @@ def configure_tasks(app: Flask) -> None:
     # The domains' periodic tasks register with the Huey instance when imported; the app
     # factory wires them up, so webapp.tasks (which every task module imports) needs none.
     import webapp.notifications.tasks
-    import webapp.queue.tasks  # noqa: F401
+    import webapp.queue.tasks
+    import webapp.reports.tasks  # noqa: F401
     from webapp.notifications.triggers import subscribe_listeners
 
     # The notifications listen to the queue's and the appointments' events (the publishers

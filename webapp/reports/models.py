@@ -36,4 +36,7 @@ class DailyMetric(db.Model):  # type: ignore[name-defined]
     # {"08": 4, "09": 11, ...} and {"<clinician id>": served}
     arrivals_by_hour: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     served_by_clinician: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The day's additive raw material (reports.aggregates.DayAggregate as a dict): weeks and
+    # all-department totals merge these, since medians and percentiles cannot be added.
+    aggregate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
