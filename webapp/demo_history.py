@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 from webapp import clock
 from webapp.appointments.models import Appointment
 from webapp.auth.models import User
-from webapp.departments.models import Department
+from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket, TicketSequence
@@ -69,6 +69,10 @@ class _Plan:
     ticket_appointment: list[int | None] = field(default_factory=list)
     # Per follow-up: the index of the transferred ticket in tickets.
     follow_up_source: list[int] = field(default_factory=list)
+    # Each department's service points, by department id.
+    points: dict[int, list[int | None]] = field(default_factory=dict)
+    # The appointment slots already taken, as (department id, start).
+    booked: set[tuple[int, datetime]] = field(default_factory=set)
 
 
 def seed_history(
@@ -116,7 +120,25 @@ def seed_history(
         ).tuples()
     }
     known_counters = set(counters)
-    plan = _Plan()
+    plan = _Plan(points={department_id: [] for department_id in ids.values()})
+    for point_id, department_id in db.session.execute(
+        select(ServicePoint.id, ServicePoint.department_id)
+        .where(ServicePoint.department_id.in_(ids.values()), ServicePoint.active.is_(True))
+        .order_by(ServicePoint.id)
+    ).tuples():
+        plan.points[department_id].append(point_id)
+    start, _ = clock.day_bounds(first)
+    end, _ = clock.day_bounds(today)
+    # Appointments are found again by department and start after the bulk insert.
+    plan.booked = set(
+        db.session.execute(
+            select(Appointment.department_id, Appointment.starts_at).where(
+                Appointment.department_id.in_(ids.values()),
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+        ).tuples()
+    )
     for offset in range(days, 0, -1):
         day = today - timedelta(days=offset)
         open_codes = [code for code in departments if (ids[code], day) not in taken]
@@ -154,7 +176,6 @@ def _plan_day(
             if moment
         )
         visitors = _visitors(rng, patients, len(arrivals))
-        booked_slots: set[datetime] = set()
         for arrived, patient in zip(arrivals, visitors, strict=True):
             _plan_ticket(
                 rng,
@@ -167,7 +188,6 @@ def _plan_day(
                 clinician,
                 receptionist,
                 counters,
-                booked_slots,
                 plan,
             )
 
@@ -240,13 +260,11 @@ def _plan_ticket(
     clinician: User | None,
     receptionist: User | None,
     counters: dict[tuple[int, date], int],
-    booked_slots: set[datetime],
     plan: _Plan,
 ) -> None:
     code = department.code
     server = clinician if code in CLINICAL else None
-    points: list[int | None] = [point.id for point in department.service_points] or [None]
-    point_id = rng.choice(points)
+    point_id = rng.choice(plan.points[department.id] or [None])
     wait = _wait_minutes(rng, arrived)
     outcome = rng.random()
     targets = [target for target in TRANSFER_TARGETS.get(code, ()) if target in codes]
@@ -263,7 +281,7 @@ def _plan_ticket(
     effective_at = arrived
     if status != "transferred" and rng.random() < BOOKED_SHARE.get(code, 0.0):
         appointment_index, effective_at = _plan_appointment(
-            rng, department, patient, arrived, status, server, booked_slots, plan
+            rng, department, patient, arrived, status, server, plan
         )
 
     called = arrived + _minutes(wait)
@@ -405,7 +423,6 @@ def _plan_appointment(
     arrived: datetime,
     status: str,
     server: User | None,
-    booked_slots: set[datetime],
     plan: _Plan,
 ) -> tuple[int | None, datetime]:
     """A booking the patient arrived a little early for; none if its slot is taken that day."""
@@ -416,9 +433,9 @@ def _plan_appointment(
     starts_at = clock.from_local(
         (midnight + timedelta(minutes=minutes * (slots_before + 1))).replace(tzinfo=None)
     )
-    if starts_at is None or starts_at in booked_slots:
+    if starts_at is None or (department.id, starts_at) in plan.booked:
         return None, arrived
-    booked_slots.add(starts_at)
+    plan.booked.add((department.id, starts_at))
     plan.appointments.append(
         {
             "patient_id": patient.id,
@@ -451,7 +468,7 @@ def _plan_follow_up(
 ) -> None:
     """The ticket a transfer opens in ``target``, served to completion."""
     server = clinician if target.code in CLINICAL else None
-    point_id = rng.choice([point.id for point in target.service_points] or [None])
+    point_id = rng.choice(plan.points[target.id] or [None])
     wait = min(60.0, max(2.0, rng.gauss(10, 4)))
     called = arrived + _minutes(wait)
     started = called + _minutes(rng.uniform(0.5, 3))
@@ -497,12 +514,45 @@ def _plan_follow_up(
 # ------------------------------------------------------------------ writing
 
 
-def _insert_returning_ids(model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Multi-row INSERTs (batched by SQLAlchemy) that return the new ids in row order."""
+def _ids_by_key(rows: list[dict[str, Any]], found: Any, key: tuple[str, ...]) -> list[int]:
+    """The ids of the inserted ``rows``, matched on ``key``, unique among them and ``found``.
+
+    Found again after plain multi-row INSERTs: returning ids in row order would send one
+    INSERT per row on SQLite. The inserts go through the tables, not the ORM's bulk insert,
+    which splits the rows into a statement per run of rows with the same None columns.
+    """
+    ids = {tuple(values): row_id for row_id, *values in found}
+    return [ids[tuple(row[name] for name in key)] for row in rows]
+
+
+def _insert_tickets(rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
-    return list(db.session.scalars(statement, rows))
+    db.session.execute(insert(Ticket.__table__), rows)
+    days = [row["service_day"] for row in rows]
+    found = db.session.execute(
+        select(Ticket.id, Ticket.department_id, Ticket.service_day, Ticket.sequence).where(
+            Ticket.department_id.in_({row["department_id"] for row in rows}),
+            Ticket.service_day >= min(days),
+            Ticket.service_day <= max(days),
+        )
+    )
+    return _ids_by_key(rows, found, ("department_id", "service_day", "sequence"))
+
+
+def _insert_appointments(rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    db.session.execute(insert(Appointment.__table__), rows)
+    starts = [row["starts_at"] for row in rows]
+    found = db.session.execute(
+        select(Appointment.id, Appointment.department_id, Appointment.starts_at).where(
+            Appointment.department_id.in_({row["department_id"] for row in rows}),
+            Appointment.starts_at >= min(starts),
+            Appointment.starts_at <= max(starts),
+        )
+    )
+    return _ids_by_key(rows, found, ("department_id", "starts_at"))
 
 
 def _write(
@@ -510,13 +560,13 @@ def _write(
     counters: dict[tuple[int, date], int],
     known_counters: set[tuple[int, date]],
 ) -> None:
-    appointment_ids = _insert_returning_ids(Appointment, plan.appointments)
+    appointment_ids = _insert_appointments(plan.appointments)
     for row, index in zip(plan.tickets, plan.ticket_appointment, strict=True):
         row["appointment_id"] = None if index is None else appointment_ids[index]
-    ticket_ids = _insert_returning_ids(Ticket, plan.tickets)
+    ticket_ids = _insert_tickets(plan.tickets)
     for row, source in zip(plan.follow_ups, plan.follow_up_source, strict=True):
         row["transferred_from_id"] = ticket_ids[source]
-    follow_up_ids = _insert_returning_ids(Ticket, plan.follow_ups)
+    follow_up_ids = _insert_tickets(plan.follow_ups)
 
     events = [
         {**event, "ticket_id": ticket_id}
@@ -525,7 +575,7 @@ def _write(
         )
         for event in ticket_events
     ]
-    db.session.execute(insert(QueueEvent), events)
+    db.session.execute(insert(QueueEvent.__table__), events)
 
     new_counters = [
         {"department_id": department_id, "service_day": day, "last_value": last}
@@ -538,6 +588,6 @@ def _write(
         if (department_id, day) in known_counters
     ]
     if new_counters:
-        db.session.execute(insert(TicketSequence), new_counters)
+        db.session.execute(insert(TicketSequence.__table__), new_counters)
     if raised:
         db.session.execute(update(TicketSequence), raised)
