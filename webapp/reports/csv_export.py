@@ -1,0 +1,119 @@
+"""A report as CSV: the rows the API's ``?format=csv`` and the report pages download.
+
+One row per department, a totals row and, for a week, one row per day. The columns
+are the API's metrics (API.md) with ``arrivals_by_hour`` spread over 24 columns
+``arrivals_00``..``arrivals_23`` and ``served_by_clinician`` as one text column
+``"Name: N; Name: N"``, so a spreadsheet opens it without parsing JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from webapp.reports.aggregates import HOURS, Metrics
+from webapp.reports.services import Report, iso_week
+
+# The metrics of API.md, in its order, that are one value each.
+SCALAR_METRICS = (
+    "tickets_issued",
+    "walk_ins",
+    "appointments",
+    "served",
+    "no_shows",
+    "cancelled",
+    "transferred",
+    "mean_wait_minutes",
+    "median_wait_minutes",
+    "p90_wait_minutes",
+    "mean_service_minutes",
+    "estimate_mean_abs_error_minutes",
+)
+ARRIVAL_COLUMNS = tuple(f"arrivals_{hour:02d}" for hour in range(HOURS))
+HEADER = (
+    "row",
+    "period",
+    "department_id",
+    "department",
+    *SCALAR_METRICS,
+    *ARRIVAL_COLUMNS,
+    "served_by_clinician",
+)
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs (names are typed by people)."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def _number(value: float | int | None) -> str:
+    if value is None:
+        return ""  # no data, as null in the JSON
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 20, not 20.0
+    return str(value)
+
+
+def served_by_clinician_text(metrics: Metrics) -> str:
+    """``"Alice Adams: 2; Bob Brown: 1"`` (a clinician without a name shows as ``#id``)."""
+    return "; ".join(
+        f"{entry['name'] or '#' + str(entry['clinician_id'])}: {entry['served']}"
+        for entry in metrics.served_by_clinician
+    )
+
+
+def metrics_row(
+    kind: str, period: str, department_id: int | None, department: str, metrics: Metrics
+) -> list[str]:
+    """One CSV row (as text cells, in ``HEADER`` order)."""
+    return [
+        kind,
+        period,
+        "" if department_id is None else str(department_id),
+        _text(department),
+        *(_number(getattr(metrics, name)) for name in SCALAR_METRICS),
+        *(str(count) for count in metrics.arrivals_by_hour),
+        _text(served_by_clinician_text(metrics)),
+    ]
+
+
+def report_rows(report: Report, *, weekly: bool = False) -> list[list[str]]:
+    """The header and the rows of a day's (``weekly=False``) or an ISO week's report:
+    each department, then ``total`` (all departments shown), then for a week each day."""
+    period = iso_week(report.first_day) if weekly else report.first_day.isoformat()
+    rows: list[list[str]] = [list(HEADER)]
+    rows.extend(
+        metrics_row("department", period, row.department_id, row.name, row.metrics)
+        for row in report.departments
+    )
+    rows.append(metrics_row("total", period, None, "All departments", report.totals))
+    if weekly:
+        rows.extend(
+            metrics_row("day", day.isoformat(), None, "All departments", metrics)
+            for day, metrics in report.days
+        )
+    return rows
+
+
+def to_csv(rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def report_csv(report: Report, *, weekly: bool = False) -> str:
+    """The report as CSV text (RFC 4180: CRLF line ends)."""
+    return to_csv(report_rows(report, weekly=weekly))
+
+
+def report_filename(
+    report: Report, *, weekly: bool = False, department_id: int | None = None
+) -> str:
+    """``report-2026-03-10.csv``, ``report-2026-W11.csv``; ``-department-3`` when filtered."""
+    period = iso_week(report.first_day) if weekly else report.first_day.isoformat()
+    suffix = f"-department-{department_id}" if department_id is not None else ""
+    return f"report-{period}{suffix}.csv"
