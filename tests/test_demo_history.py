@@ -95,6 +95,9 @@ def test_it_writes_a_plausible_number_of_tickets_per_department_and_day(app: Fla
     assert db.session.scalar(select(func.count()).where(Ticket.status == "no_show")) > 0
     assert db.session.scalar(select(func.count()).where(Ticket.status == "cancelled")) > 0
     assert db.session.scalar(select(func.count()).where(Ticket.status == "transferred")) > 0
+    priorities = Counter(db.session.scalars(select(Ticket.priority)))
+    assert set(priorities) <= {"routine", "priority", "urgent"}
+    assert priorities["routine"] > 0.8 * _count(Ticket)
     booked = db.session.scalars(select(Appointment).where(Appointment.starts_at < _at(0))).all()
     assert booked
     assert {a.status for a in booked} <= {"completed", "no_show", "cancelled"}
@@ -145,6 +148,7 @@ def test_it_opens_a_completed_follow_up_ticket_for_each_transfer(app: Flask) -> 
         assert follow_up.department_id != ticket.department_id
         assert follow_up.status == "completed"
         assert follow_up.status_token == ticket.status_token
+        assert follow_up.priority == ticket.priority
         assert follow_up.checked_in_at == ticket.ended_at
         assert follow_up.service_day == ticket.service_day
 

@@ -48,6 +48,9 @@ _DEFAULT_DAILY_TICKETS = (12, 20)
 CLINICAL = ("GM", "PED")
 # The share of tickets in these departments that come with an appointment.
 BOOKED_SHARE = {"GM": 0.35, "PED": 0.4}
+# Mostly routine; now and then a patient who goes ahead of the queue.
+PRIORITY_SHARES = ("routine", "priority", "urgent")
+PRIORITY_WEIGHTS = (90, 7, 3)
 NO_SHOW_SHARE = 0.05
 CANCEL_SHARE = 0.03
 TRANSFER_SHARE = 0.02
@@ -289,6 +292,7 @@ def _plan_ticket(
     row = _ticket_row(department, day, patient, arrived, effective_at, counters)
     row.update(
         appointment_id=None,
+        priority=rng.choices(PRIORITY_SHARES, weights=PRIORITY_WEIGHTS)[0],
         status=status,
         estimated_wait_at_check_in=_estimate(rng, wait),
         recall_count=0,
@@ -485,6 +489,7 @@ def _plan_follow_up(
         updated_at=ended,
         recall_count=0,
         estimated_wait_at_check_in=_estimate(rng, wait),
+        priority=source["priority"],
         status_token=source["status_token"],  # the patient keeps one ticket page
     )
     plan.follow_ups.append(row)
