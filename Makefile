@@ -31,7 +31,7 @@ NODE_STAMP := node_modules/.npm-ci-done
 SEED_STAMP := instance/.demo-seeded
 
 VENDOR_DIR   := static/vendor
-VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css
+VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css $(VENDOR_DIR)/chart.umd.min.js
 
 .PHONY: help venv venv-dev vendor db seed run screenshots test test-e2e test-fast lint format \
         clean clean-data
@@ -74,6 +74,10 @@ $(VENDOR_DIR)/htmx.min.js: $(NODE_STAMP)
 $(VENDOR_DIR)/pico.min.css: $(NODE_STAMP)
 	@mkdir -p $(@D)
 	cp node_modules/@picocss/pico/css/pico.min.css $@
+
+$(VENDOR_DIR)/chart.umd.min.js: $(NODE_STAMP)
+	@mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
 
 # ---- database ----------------------------------------------------------------------------------
 # DATABASE_URL is passed through from the environment (default: SQLite file under instance/).
