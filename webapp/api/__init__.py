@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template
 from flask_openapi3 import OpenAPI
 
 from webapp.api import (
+    analytics,
     appointments,
     audit,
     auth,
@@ -35,6 +36,7 @@ RESOURCE_BLUEPRINTS = (
     queue.bp,
     audit.bp,
     notifications.bp,
+    analytics.bp,
 )
 
 # Swagger UI's files come with the flask-openapi3-swagger package (no CDN).
