@@ -9,6 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.reports.test_aggregates import DAY, build_fixture_day
+from webapp.reports import csv_export
+from webapp.reports.services import daily_report
 
 PAGES = ["/reports/daily", "/reports/weekly"]
 
@@ -121,3 +123,52 @@ def test_it_links_the_reports_from_the_admin_dashboard_and_the_navigation(
     html = as_admin.get("/").get_data(as_text=True)
 
     assert html.count('href="/reports/daily"') == 2
+
+
+@pytest.mark.parametrize("path", ["/reports/daily.csv", "/reports/weekly.csv"])
+def test_it_keeps_the_csv_from_anyone_but_an_admin(
+    client: FlaskClient, as_clinician: FlaskClient, path: str
+):
+    assert as_clinician.get(path).status_code == 403
+
+
+def test_it_sends_an_anonymous_visitor_from_the_csv_to_sign_in(client: FlaskClient):
+    assert "/login" in client.get("/reports/daily.csv").headers["Location"]
+
+
+def test_it_downloads_the_day_s_tables_as_the_csv_export_writes_them(as_admin: FlaskClient):
+    department = build_fixture_day()[0]
+    query = f"date={DAY.isoformat()}&department_id={department.id}"
+    page = as_admin.get(f"/reports/daily?{query}").get_data(as_text=True)
+    assert f'href="/reports/daily.csv?department_id={department.id}&amp;date=2026-03-10"' in page
+
+    response = as_admin.get(f"/reports/daily.csv?{query}")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert (
+        f"report-2026-03-10-department-{department.id}.csv"
+        in response.headers["Content-Disposition"]
+    )
+    expected = csv_export.report_csv(daily_report(DAY, department.id))
+    assert response.get_data(as_text=True) == expected
+    assert "Alice Adams: 2; Bob Brown: 1" in expected
+
+
+def test_it_downloads_a_week_as_csv_with_a_row_per_day(as_admin: FlaskClient):
+    build_fixture_day()
+
+    response = as_admin.get("/reports/weekly.csv?week=2026-W11")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].endswith('"report-2026-W11.csv"')
+    assert response.get_data(as_text=True).count("\r\nday,2026-03-") == 7
+
+
+def test_it_shows_the_page_with_errors_for_a_csv_of_a_bad_week(as_admin: FlaskClient):
+    response = as_admin.get("/reports/weekly.csv?week=2026-W99&department_id=x")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert 'id="week-error"' in html
+    assert "Choose a department from the list." in html  # both errors at once

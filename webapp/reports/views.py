@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from webapp.auth.permissions import role_required
 from webapp.domain_errors import ValidationFailed
-from webapp.reports import services
+from webapp.reports import csv_export, services
 from webapp.reports.aggregates import Metrics
-from webapp.reports.forms import DailyReportForm, WeeklyReportForm, ReportForm
+from webapp.reports.forms import DailyReportForm, ReportForm, WeeklyReportForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -63,10 +63,11 @@ def chart_data(report: services.Report) -> dict[str, Any]:
     return data
 
 
-def _apply(form: ReportForm, error: ValidationFailed, field_for: dict[str, str]) -> None:
-    """Put the service's errors on the form's fields, so the page shows them where typed."""
+def _apply(form: ReportForm, error: ValidationFailed) -> None:
+    """Put the service's errors on the form's fields (named alike), so the page shows them
+    where they were typed."""
     for key, message in error.errors.items():
-        getattr(form, field_for.get(key, key)).errors = [message]
+        getattr(form, key).errors = [message]
 
 
 def _render(template: str, form: ReportForm, **context: Any) -> tuple[str, int]:
@@ -85,30 +86,74 @@ def _render(template: str, form: ReportForm, **context: Any) -> tuple[str, int]:
     )
 
 
+def _daily(form: DailyReportForm) -> tuple[services.Report | None, date | None]:
+    """The day's report, or None with the errors on the form's fields (all of them at once)."""
+    department_ok = form.validate()
+    try:
+        day = services.parse_day(form.date.data)
+        if department_ok:
+            return services.daily_report(day, form.department()), day
+    except ValidationFailed as error:
+        _apply(form, error)
+    return None, None
+
+
+def _weekly(form: WeeklyReportForm) -> tuple[services.Report | None, date | None]:
+    department_ok = form.validate()
+    try:
+        monday = services.parse_week(form.week.data)
+        if department_ok:
+            return services.weekly_report(monday, form.department()), monday
+    except ValidationFailed as error:
+        _apply(form, error)
+    return None, None
+
+
 @bp.route("/daily")
 def daily() -> tuple[str, int]:
     form = DailyReportForm(request.args)
-    report: services.Report | None = None
-    day: date | None = None
-    if form.validate():
-        try:
-            day = services.parse_day(form.date.data)
-            report = services.daily_report(day, form.department())
-        except ValidationFailed as error:
-            _apply(form, error, {})
-    return _render("reports/daily.html", form, report=report, day=day)
+    report, day = _daily(form)
+    return _render("reports/daily.html", form, report=report, day=day, csv_args=form.query_args())
 
 
 @bp.route("/weekly")
 def weekly() -> tuple[str, int]:
     form = WeeklyReportForm(request.args)
-    report: services.Report | None = None
-    week: str | None = None
-    if form.validate():
-        try:
-            monday = services.parse_week(form.week.data)
-            week = services.iso_week(monday)
-            report = services.weekly_report(monday, form.department())
-        except ValidationFailed as error:
-            _apply(form, error, {})
-    return _render("reports/weekly.html", form, report=report, week=week)
+    report, monday = _weekly(form)
+    week = services.iso_week(monday) if monday else None
+    return _render(
+        "reports/weekly.html", form, report=report, week=week, csv_args=form.query_args()
+    )
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/daily.csv")
+def daily_csv() -> Response | tuple[str, int]:
+    """The daily page's tables as CSV; bad pickers show the page with their errors."""
+    form = DailyReportForm(request.args)
+    report, _day = _daily(form)
+    if report is None:
+        return _render("reports/daily.html", form, report=None, day=None, csv_args={})
+    return _csv(
+        csv_export.report_csv(report),
+        csv_export.report_filename(report, department_id=form.department()),
+    )
+
+
+@bp.route("/weekly.csv")
+def weekly_csv() -> Response | tuple[str, int]:
+    form = WeeklyReportForm(request.args)
+    report, _monday = _weekly(form)
+    if report is None:
+        return _render("reports/weekly.html", form, report=None, week=None, csv_args={})
+    return _csv(
+        csv_export.report_csv(report, weekly=True),
+        csv_export.report_filename(report, weekly=True, department_id=form.department()),
+    )
