@@ -263,3 +263,20 @@ def test_it_refuses_a_bad_date_week_or_department(
 
     assert response.status_code == 422
     assert field in detail_fields(response)
+
+
+@pytest.mark.postgres
+def test_it_gives_the_same_day_and_csv_on_postgresql(
+    pg_client: FlaskClient, pg_admin_headers: dict[str, str]
+) -> None:
+    department, alice, bob = build_fixture_day()
+    query = {"date": "2026-03-10", "department_id": department.id}
+
+    body = pg_client.get(DAILY, query_string=query, headers=pg_admin_headers).get_json()
+    rows = csv_of(
+        pg_client.get(DAILY, query_string={**query, "format": "csv"}, headers=pg_admin_headers)
+    )
+
+    assert body["totals"] == hand_figures(alice.id, bob.id)
+    assert_row_matches(rows[0], body["departments"][0])
+    assert_row_matches(rows[1], body["totals"])
