@@ -1,5 +1,6 @@
 """The report pages in a browser: Chart.js (served from static/vendor) draws the charts from
-the page's JSON data under the CSP, with no console error and no request leaving loopback."""
+the page's JSON data under the CSP, with no console error, no request leaving loopback and
+no serious accessibility violation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.pages import sign_in, watch_csp
 from webapp import clock
 
@@ -56,5 +58,6 @@ def test_it_draws_the_report_charts_without_errors(
         expect(canvas).to_have_attribute("data-drawn", "true")
         assert canvas.evaluate(DRAWN), f"{chart} has no drawn pixel"
     expect(page.get_by_role("table").first).to_be_visible()
+    assert_accessible(page)
     assert errors == []
     assert csp == []
