@@ -367,6 +367,9 @@ def take_screenshots(
             admin = camera.context(size).new_page()
             sign_in(admin, "admin")
             camera.shoot(admin, "/admin/notifications", f"notifications{suffix}.png")
+            # Today's clinic so far, and the week with the demo's history.
+            camera.shoot(admin, "/reports/daily", f"reports-daily{suffix}.png")
+            camera.shoot(admin, "/reports/weekly", f"reports-weekly{suffix}.png")
 
         browser.close()
     return camera.escaped

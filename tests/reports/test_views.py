@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
 
 from tests.reports.test_aggregates import DAY, build_fixture_day
+from webapp import clock
 from webapp.reports import csv_export
-from webapp.reports.services import daily_report
+from webapp.reports.services import daily_report, iso_week
 
 PAGES = ["/reports/daily", "/reports/weekly"]
 
@@ -172,3 +174,14 @@ def test_it_shows_the_page_with_errors_for_a_csv_of_a_bad_week(as_admin: FlaskCl
     assert response.status_code == 422
     assert 'id="week-error"' in html
     assert "Choose a department from the list." in html  # both errors at once
+
+
+def test_it_shows_the_day_and_week_it_defaulted_to_in_the_pickers(as_admin: FlaskClient):
+    today = clock.today()
+    monday = today - timedelta(days=today.weekday())
+
+    daily = as_admin.get("/reports/daily").get_data(as_text=True)
+    weekly = as_admin.get("/reports/weekly").get_data(as_text=True)
+
+    assert re.search(rf'name="date"[^>]*value="{today.isoformat()}"', daily)
+    assert re.search(rf'name="week"[^>]*value="{iso_week(monday)}"', weekly)

@@ -113,6 +113,8 @@ def _weekly(form: WeeklyReportForm) -> tuple[services.Report | None, date | None
 def daily() -> tuple[str, int]:
     form = DailyReportForm(request.args)
     report, day = _daily(form)
+    if day is not None and not form.date.data:
+        form.date.data = day.isoformat()  # the picker shows the day it defaulted to
     return _render("reports/daily.html", form, report=report, day=day, csv_args=form.query_args())
 
 
@@ -121,6 +123,8 @@ def weekly() -> tuple[str, int]:
     form = WeeklyReportForm(request.args)
     report, monday = _weekly(form)
     week = services.iso_week(monday) if monday else None
+    if week is not None and not form.week.data:
+        form.week.data = week  # the picker shows the week it defaulted to
     return _render(
         "reports/weekly.html", form, report=report, week=week, csv_args=form.query_args()
     )
