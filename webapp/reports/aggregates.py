@@ -275,6 +275,17 @@ class Metrics:
     called_within_estimate_share: float | None
 
 
+def no_show_rate(metrics: Metrics) -> float | None:
+    """No-shows among the patients whose visit ended in being seen or not turning up."""
+    finished = metrics.served + metrics.no_shows
+    return metrics.no_shows / finished if finished else None
+
+
+def clinician_label(entry: Mapping[str, Any]) -> str:
+    """A served-per-clinician entry's name, or ``#id`` for a clinician without one."""
+    return str(entry["name"] or f"#{entry['clinician_id']}")
+
+
 def _mean(total: float, count: int) -> float | None:
     return round(total / count, 1) if count else None
 

@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from webapp.reports.aggregates import HOURS, Metrics
+from webapp.reports.aggregates import HOURS, Metrics, clinician_label
 from webapp.reports.services import Report, iso_week
 
 # The metrics of API.md, in its order, that are one value each.
@@ -61,8 +61,7 @@ def _number(value: float | int | None) -> str:
 def served_by_clinician_text(metrics: Metrics) -> str:
     """``"Alice Adams: 2; Bob Brown: 1"`` (a clinician without a name shows as ``#id``)."""
     return "; ".join(
-        f"{entry['name'] or '#' + str(entry['clinician_id'])}: {entry['served']}"
-        for entry in metrics.served_by_clinician
+        f"{clinician_label(entry)}: {entry['served']}" for entry in metrics.served_by_clinician
     )
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, render_template, request
 from webapp.auth.permissions import role_required
 from webapp.domain_errors import ValidationFailed
 from webapp.reports import csv_export, services
-from webapp.reports.aggregates import Metrics
+from webapp.reports.aggregates import Metrics, clinician_label, no_show_rate
 from webapp.reports.forms import DailyReportForm, ReportForm, WeeklyReportForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -29,13 +29,11 @@ def require_admin() -> None:
 
 def headline(metrics: Metrics) -> dict[str, Any]:
     """The row of headline numbers: served, median and p90 wait, no-show rate, estimate error."""
-    finished = metrics.served + metrics.no_shows
     return {
         "served": metrics.served,
         "median_wait": metrics.median_wait_minutes,
         "p90_wait": metrics.p90_wait_minutes,
-        # No-shows among the patients whose visit ended in being seen or not turning up.
-        "no_show_rate": metrics.no_shows / finished if finished else None,
+        "no_show_rate": no_show_rate(metrics),
         "estimate_error": metrics.estimate_mean_abs_error_minutes,
         "within_estimate": metrics.called_within_estimate_share,
     }
@@ -51,7 +49,7 @@ def chart_data(report: services.Report) -> dict[str, Any]:
             "values": totals.arrivals_by_hour,
         },
         "clinicians": {
-            "labels": [row["name"] or f"#{row['clinician_id']}" for row in clinicians],
+            "labels": [clinician_label(row) for row in clinicians],
             "values": [row["served"] for row in clinicians],
         },
     }
