@@ -20,6 +20,7 @@ from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.auth.services import authenticate, find_user_by_username, hash_password
+from webapp.commands import HISTORY_STAFF
 from webapp.departments.models import Department, ServicePoint
 from webapp.extensions import db
 from webapp.notifications.models import Notification
@@ -154,13 +155,15 @@ def test_it_seeds_the_demo_data_and_prints_the_logins(app: Flask) -> None:
         ), f"{role} login not printed"
     assert sorted(db.session.scalars(select(Department.code))) == ["GM", "LAB", "PED", "PH"]
     assert _count(ServicePoint) == 8
+    # The three demo logins, and the clinicians who served the history (tests/test_demo_history.py).
     assert {(u.username, u.role) for u in db.session.scalars(select(User))} == {
         ("reception", "receptionist"),
         ("clinician", "clinician"),
         ("admin", "admin"),
-    }
+    } | {(username, "clinician") for username, _, _ in HISTORY_STAFF}
     assert _count(Patient) == 36
-    assert "added 4 departments, 8 service points, 3 users, 36 patients" in result.output
+    users = 3 + len(HISTORY_STAFF)
+    assert f"added 4 departments, 8 service points, {users} users, 36 patients" in result.output
 
 
 def test_it_texts_no_demo_patient_about_the_demo_bookings(app: Flask) -> None:

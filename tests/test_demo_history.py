@@ -17,6 +17,8 @@ from sqlalchemy import event, func, select
 
 from webapp.appointments.models import Appointment
 from webapp.auth.models import User
+from webapp.auth.services import password_matches
+from webapp.commands import DEMO_USERS, HISTORY_STAFF
 from webapp.departments.models import Department
 from webapp.extensions import db
 from webapp.notifications.models import Notification
@@ -153,6 +155,82 @@ def test_it_opens_a_completed_follow_up_ticket_for_each_transfer(app: Flask) -> 
         assert follow_up.service_day == ticket.service_day
 
 
+def _served() -> list[tuple[str, date, int | None, int | None, str | None]]:
+    """Each called ticket's (department code, day, service point, clinician id, role)."""
+    return list(
+        db.session.execute(
+            select(
+                Department.code,
+                Ticket.service_day,
+                Ticket.service_point_id,
+                Ticket.clinician_id,
+                User.role,
+            )
+            .join(Department, Ticket.department_id == Department.id)
+            .outerjoin(User, Ticket.clinician_id == User.id)
+            .where(Ticket.called_at.is_not(None))
+        ).tuples()
+    )
+
+
+def test_it_has_every_departments_patients_served_by_clinicians(app: Flask) -> None:
+    _seed(app)
+    demo_clinician = db.session.scalar(select(User.id).where(User.username == "clinician"))
+
+    served = _served()
+    assert {code for code, *_ in served} == set(DAY_BOUNDS)
+    assert all(role == "clinician" for *_, role in served)
+    completed = Counter(
+        db.session.execute(
+            select(Department.code, Ticket.clinician_id)
+            .join(Department, Ticket.department_id == Department.id)
+            .where(Ticket.status == "completed")
+        ).tuples()
+    )
+    by_department: dict[str, set[int | None]] = defaultdict(set)
+    for code, clinician_id in completed:
+        by_department[code].add(clinician_id)
+    for code in DAY_BOUNDS:
+        assert None not in by_department[code], code
+        assert len(by_department[code]) >= 2, code
+    assert len(by_department["GM"]) >= 3
+    assert demo_clinician in by_department["GM"] & by_department["PED"]
+    # Uneven, as real workloads are: the busiest clinician serves far more than the quietest.
+    totals = Counter[int | None]()
+    for (_, clinician_id), count in completed.items():
+        totals[clinician_id] += count
+    assert max(totals.values()) > 1.5 * min(totals.values())
+
+
+def test_it_puts_each_clinician_in_one_department_a_day(app: Flask) -> None:
+    _seed(app)
+
+    departments: dict[tuple[int | None, date], set[str]] = defaultdict(set)
+    for code, day, _, clinician_id, _ in _served():
+        departments[(clinician_id, day)].add(code)
+
+    assert all(len(codes) == 1 for codes in departments.values())
+    # Only the demo clinician works in more than one department (on different days).
+    homes: dict[int | None, set[str]] = defaultdict(set)
+    for (clinician_id, _), codes in departments.items():
+        homes[clinician_id] |= codes
+    several = [clinician_id for clinician_id, codes in homes.items() if len(codes) > 1]
+    usernames = db.session.scalars(select(User.username).where(User.id.in_(several))).all()
+    assert usernames == ["clinician"]
+
+
+def test_it_mostly_staffs_each_service_point_with_one_clinician_a_day(app: Flask) -> None:
+    _seed(app)
+
+    at_point: dict[tuple[int | None, date], Counter[int | None]] = defaultdict(Counter)
+    for _, day, point_id, clinician_id, _ in _served():
+        at_point[(point_id, day)][clinician_id] += 1
+
+    regular = sum(counts.most_common(1)[0][1] for counts in at_point.values())
+    total = sum(sum(counts.values()) for counts in at_point.values())
+    assert 0.8 * total <= regular < total  # now and then a colleague covers
+
+
 def test_it_serves_about_each_departments_usual_time(app: Flask) -> None:
     _seed(app)
 
@@ -184,26 +262,57 @@ def test_it_makes_the_morning_busier_than_the_afternoon(app: Flask) -> None:
 
 def test_it_adds_no_second_history_when_run_again(app: Flask) -> None:
     _seed(app)
-    counts = (_count(Ticket), _count(QueueEvent), _count(Appointment), _count(TicketSequence))
+    counts = (
+        _count(Ticket),
+        _count(QueueEvent),
+        _count(Appointment),
+        _count(TicketSequence),
+        _count(User),
+    )
 
     result = _seed(app, moment=_at(11))
 
+    assert "0 users" in result.output
     assert "0 past tickets" in result.output
     assert (
         _count(Ticket),
         _count(QueueEvent),
         _count(Appointment),
         _count(TicketSequence),
+        _count(User),
     ) == counts
+
+
+def test_it_prints_no_login_for_the_history_staff(app: Flask) -> None:
+    with time_machine.travel(_at(10), tick=False):
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Demo logins (username / password):\n")[1]
+    logins = [line for line in listed.splitlines() if line.startswith("  ")]
+    assert [line.split()[1] for line in logins] == [username for username, *_ in DEMO_USERS]
+    published = [password for *_, password in DEMO_USERS]
+    for username, full_name, _ in HISTORY_STAFF:
+        assert username not in result.output
+        assert full_name not in result.output
+        user = db.session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        assert (user.role, user.active) == ("clinician", True)
+        # Nobody signs in as them with a password anyone was shown.
+        assert not any(password_matches(p, user.password_hash) for p in published)
 
 
 def test_it_is_the_same_history_on_every_run(app: Flask) -> None:
     _seed(app)
-    first = sorted(
-        db.session.execute(
-            select(Ticket.number, Ticket.service_day, Ticket.status, Ticket.checked_in_at)
-        ).tuples()
+    columns = (
+        Ticket.number,
+        Ticket.service_day,
+        Ticket.status,
+        Ticket.checked_in_at,
+        Ticket.service_point_id,
+        Ticket.clinician_id,
     )
+    first = sorted(db.session.execute(select(*columns)).tuples(), key=repr)
     db.session.execute(QueueEvent.__table__.delete())
     db.session.execute(Ticket.__table__.delete().where(Ticket.transferred_from_id.is_not(None)))
     db.session.execute(Ticket.__table__.delete())
@@ -213,11 +322,7 @@ def test_it_is_the_same_history_on_every_run(app: Flask) -> None:
 
     _seed(app)
 
-    again = sorted(
-        db.session.execute(
-            select(Ticket.number, Ticket.service_day, Ticket.status, Ticket.checked_in_at)
-        ).tuples()
-    )
+    again = sorted(db.session.execute(select(*columns)).tuples(), key=repr)
     assert again == first
 
 
@@ -295,6 +400,10 @@ def test_it_adds_nothing_without_history(app: Flask) -> None:
 
     assert _count(Ticket) == 0
     assert _count(QueueEvent) == 0
+    # The history's staff come with the history.
+    assert sorted(db.session.scalars(select(User.username))) == sorted(
+        username for username, *_ in DEMO_USERS
+    )
 
 
 @pytest.mark.postgres

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timedelta
 
 import click
@@ -96,6 +97,21 @@ DEMO_USERS = (
     ("reception", "Rosa Reyes", "receptionist", "reception-demo-1"),
     ("clinician", "Dr Chidi Okafor", "clinician", "clinician-demo-1"),
     ("admin", "Alex Admin", "admin", "admin-demo-123"),
+)
+# The departments whose past patients the demo clinician served (the history's, not today's).
+_DEMO_CLINICIAN_HISTORY = ("GM", "PED")
+# Staff who appear only in the demo history, so the served-per-clinician report has more than
+# one bar: whoever calls patients at a lab or pharmacy counter is a clinician-role user too.
+# Their passwords are random and never shown; an admin resets one to let that person sign in.
+HISTORY_STAFF = (
+    ("efua.mensah", "Dr Efua Mensah", "GM"),
+    ("ingrid.halvorsen", "Nurse Ingrid Halvorsen", "GM"),
+    ("kenji.tanaka", "Dr Kenji Tanaka", "PED"),
+    ("ada.obi", "Nurse Ada Obi", "PED"),
+    ("priya.nair", "Biomedical Scientist Priya Nair", "LAB"),
+    ("tom.reilly", "Phlebotomist Tom Reilly", "LAB"),
+    ("hannah.berg", "Pharmacist Hannah Berg", "PH"),
+    ("omar.haddad", "Pharmacy Technician Omar Haddad", "PH"),
 )
 # Open every day until 23:00 — obviously a demo, so a trial in the evening still has a clinic
 # day ahead of it. The end of the day is 23:00, not midnight, so the end-of-day close can run.
@@ -199,7 +215,7 @@ def _demo_patients(count: int) -> list[dict[str, object]]:
 @click.option(
     "--history/--no-history",
     default=True,
-    help="Add four weeks of finished visits before today, for the reports.",
+    help="Add four weeks of finished visits before today, and the staff who served them.",
 )
 def seed_demo_command(patient_count: int, logins: bool, history: bool) -> None:
     """Add demo departments, staff, patients and appointments from now on (safe to run twice)."""
@@ -227,7 +243,7 @@ def seed_demo_command(patient_count: int, logins: bool, history: bool) -> None:
             created["past tickets"] = seed_history(
                 departments,
                 patients,
-                clinician=users["clinician"],
+                clinicians=_seed_history_staff(users["clinician"], created),
                 receptionist=users["receptionist"],
             )
     db.session.commit()
@@ -305,6 +321,28 @@ def _seed_users(created: dict[str, int]) -> dict[str, User]:
             created["users"] += 1
         users[role] = user
     return users
+
+
+def _seed_history_staff(demo_clinician: User, created: dict[str, int]) -> dict[str, list[User]]:
+    """The clinicians who served each department's history, by code; missing ones are added.
+
+    Found again by username, so a second run adds nobody (and keeps a password an admin set).
+    """
+    staff: dict[str, list[User]] = {code: [demo_clinician] for code in _DEMO_CLINICIAN_HISTORY}
+    for username, full_name, code in HISTORY_STAFF:
+        user = find_user_by_username(username)
+        if user is None:
+            user = create_user(
+                username=username,
+                full_name=full_name,
+                role="clinician",
+                # Never printed: these accounts are names in the reports, not demo logins.
+                password=secrets.token_urlsafe(24),
+                actor=None,
+            )
+            created["users"] += 1
+        staff.setdefault(code, []).append(user)
+    return staff
 
 
 def _seed_patients(count: int, created: dict[str, int]) -> list[Patient]:

@@ -2,14 +2,17 @@
 
 Written in bulk (a handful of multi-row INSERTs per table, not one ORM object per row) and
 deterministic: a day's history comes from a random generator seeded with the date. Only the
-status tokens are real secrets. Bulk inserts publish no domain events, so no demo patient is
-texted about a visit that never happened.
+status tokens are real secrets. Each department's tickets are served by its clinicians: every
+day each service point is staffed by one of them, with a colleague covering now and then.
+Bulk inserts publish no domain events, so no demo patient is texted about a visit that never
+happened.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -44,8 +47,8 @@ ARRIVAL_WEIGHTS = {
 # Tickets per department and day (inclusive bounds).
 DAILY_TICKETS = {"GM": (18, 28), "PED": (12, 20), "LAB": (22, 32), "PH": (24, 34)}
 _DEFAULT_DAILY_TICKETS = (12, 20)
-# The departments whose tickets the demo clinician serves; the others are counters.
-CLINICAL = ("GM", "PED")
+# The share of a service point's tickets served by a colleague covering for its clinician.
+COVER_SHARE = 0.1
 # The share of tickets in these departments that come with an appointment.
 BOOKED_SHARE = {"GM": 0.35, "PED": 0.4}
 # Mostly routine; now and then a patient who goes ahead of the queue.
@@ -78,15 +81,40 @@ class _Plan:
     booked: set[tuple[int, datetime]] = field(default_factory=set)
 
 
+@dataclass
+class _Rota:
+    """Who works where on one day."""
+
+    rng: random.Random
+    # By (department id, service point id or None): the clinician at that point all day.
+    at_point: dict[tuple[int, int | None], User] = field(default_factory=dict)
+    # By department id: its clinicians on duty that day (each covers for the others).
+    on_duty: dict[int, list[User]] = field(default_factory=dict)
+
+    def server(self, department: Department, point_id: int | None) -> User | None:
+        """The clinician who calls a patient to ``point_id``: mostly the one placed there."""
+        regular = self.at_point.get((department.id, point_id))
+        if regular is None:
+            return None
+        colleagues = [user for user in self.on_duty[department.id] if user is not regular]
+        if colleagues and self.rng.random() < COVER_SHARE:
+            return self.rng.choice(colleagues)
+        return regular
+
+
 def seed_history(
     departments: dict[str, Department],
     patients: list[Patient],
     *,
-    clinician: User | None,
+    clinicians: Mapping[str, Sequence[User]],
     receptionist: User | None,
     days: int = HISTORY_DAYS,
 ) -> int:
     """Add finished tickets for each of the ``days`` days before today; returns how many.
+
+    ``clinicians`` are the staff who serve each department's tickets, by department code;
+    one listed under several departments works in one of them on any day. A department
+    with nobody listed is served by nobody.
 
     A department's day that already has tickets is left alone, so running it again adds
     nothing. The day's ticket counters are raised past the numbers written, so a later
@@ -147,7 +175,7 @@ def seed_history(
         open_codes = [code for code in departments if (ids[code], day) not in taken]
         if open_codes:
             _plan_day(
-                day, open_codes, departments, patients, clinician, receptionist, counters, plan
+                day, open_codes, departments, patients, clinicians, receptionist, counters, plan
             )
     if not plan.tickets:
         return 0
@@ -163,13 +191,14 @@ def _plan_day(
     codes: list[str],
     departments: dict[str, Department],
     patients: list[Patient],
-    clinician: User | None,
+    clinicians: Mapping[str, Sequence[User]],
     receptionist: User | None,
     counters: dict[tuple[int, date], int],
     plan: _Plan,
 ) -> None:
     # Not a secret: a seed per date makes the demo the same on every machine.
     rng = random.Random(f"demo-history-{day.isoformat()}")  # noqa: S311
+    rota = _rota(day, codes, departments, clinicians, plan)
     for code in codes:
         department = departments[code]
         low, high = DAILY_TICKETS.get(code, _DEFAULT_DAILY_TICKETS)
@@ -188,11 +217,47 @@ def _plan_day(
                 arrived,
                 codes,
                 departments,
-                clinician,
+                rota,
                 receptionist,
                 counters,
                 plan,
             )
+
+
+def _rota(
+    day: date,
+    codes: list[str],
+    departments: dict[str, Department],
+    clinicians: Mapping[str, Sequence[User]],
+    plan: _Plan,
+) -> _Rota:
+    """The day's clinician at each service point of the ``codes`` departments.
+
+    Drawn from a generator of its own, so the rota does not change the rest of the day's
+    history (arrivals, waits, outcomes).
+    """
+    rng = random.Random(f"demo-rota-{day.isoformat()}")  # noqa: S311
+    rota = _Rota(rng=rng)
+    homes: dict[int, list[str]] = {}
+    for code in departments:
+        for user in clinicians.get(code, ()):
+            homes.setdefault(user.id, []).append(code)
+    # Nobody is in two departments at once: one listed under several picks one for the day.
+    works_in = {user_id: rng.choice(listed) for user_id, listed in homes.items()}
+    for code in codes:
+        department = departments[code]
+        listed = list(clinicians.get(code, ()))
+        # A department whose every clinician is elsewhere today borrows them all back.
+        staff = [user for user in listed if works_in[user.id] == code] or listed
+        rng.shuffle(staff)
+        rota.on_duty[department.id] = staff
+        if not staff:
+            continue
+        # One clinician per point; with more points than staff, someone works two rooms, and
+        # with more staff than points the rest are on duty only to cover.
+        for index, point_id in enumerate(plan.points[department.id] or [None]):
+            rota.at_point[(department.id, point_id)] = staff[index % len(staff)]
+    return rota
 
 
 def _arrival(rng: random.Random, day: date) -> datetime | None:
@@ -260,14 +325,14 @@ def _plan_ticket(
     arrived: datetime,
     codes: list[str],
     departments: dict[str, Department],
-    clinician: User | None,
+    rota: _Rota,
     receptionist: User | None,
     counters: dict[tuple[int, date], int],
     plan: _Plan,
 ) -> None:
     code = department.code
-    server = clinician if code in CLINICAL else None
     point_id = rng.choice(plan.points[department.id] or [None])
+    server = rota.server(department, point_id)
     wait = _wait_minutes(rng, arrived)
     outcome = rng.random()
     targets = [target for target in TRANSFER_TARGETS.get(code, ()) if target in codes]
@@ -384,7 +449,7 @@ def _plan_ticket(
                         reason=f"Sent on to {target.name}",
                     )
                 )
-                _plan_follow_up(rng, day, target, patient, ended, row, clinician, counters, plan)
+                _plan_follow_up(rng, day, target, patient, ended, row, rota, counters, plan)
     row["updated_at"] = row["ended_at"]
     plan.tickets.append(row)
     plan.ticket_events.append(events)
@@ -466,13 +531,13 @@ def _plan_follow_up(
     patient: Patient,
     arrived: datetime,
     source: dict[str, Any],
-    clinician: User | None,
+    rota: _Rota,
     counters: dict[tuple[int, date], int],
     plan: _Plan,
 ) -> None:
     """The ticket a transfer opens in ``target``, served to completion."""
-    server = clinician if target.code in CLINICAL else None
     point_id = rng.choice(plan.points[target.id] or [None])
+    server = rota.server(target, point_id)
     wait = min(60.0, max(2.0, rng.gauss(10, 4)))
     called = arrived + _minutes(wait)
     started = called + _minutes(rng.uniform(0.5, 3))
