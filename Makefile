@@ -31,7 +31,8 @@ NODE_STAMP := node_modules/.npm-ci-done
 SEED_STAMP := instance/.demo-seeded
 
 VENDOR_DIR   := static/vendor
-VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css $(VENDOR_DIR)/chart.umd.min.js
+VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css $(VENDOR_DIR)/chart.umd.min.js \
+                $(VENDOR_DIR)/chartjs-chart-matrix.min.js
 
 .PHONY: help venv venv-dev vendor db seed run screenshots test test-e2e test-fast lint format \
         clean clean-data
@@ -78,6 +79,10 @@ $(VENDOR_DIR)/pico.min.css: $(NODE_STAMP)
 $(VENDOR_DIR)/chart.umd.min.js: $(NODE_STAMP)
 	@mkdir -p $(@D)
 	cp node_modules/chart.js/dist/chart.umd.min.js $@
+
+$(VENDOR_DIR)/chartjs-chart-matrix.min.js: $(NODE_STAMP)
+	@mkdir -p $(@D)
+	cp node_modules/chartjs-chart-matrix/dist/chartjs-chart-matrix.min.js $@
 
 # ---- database ----------------------------------------------------------------------------------
 # DATABASE_URL is passed through from the environment (default: SQLite file under instance/).

@@ -298,15 +298,15 @@ class Photographer:
             self.escaped.append(url)
             route.abort("blockedbyclient")
 
-    def shoot(self, page: Page, path: str, name: str) -> None:
+    def shoot(self, page: Page, path: str, name: str, *, full_page: bool = False) -> None:
         page.goto(path)
         # The polled screens ask again every few seconds; half a second of quiet is enough.
         page.wait_for_load_state("networkidle")
-        self.save(page, name)
+        self.save(page, name, full_page=full_page)
 
-    def save(self, page: Page, name: str) -> None:
+    def save(self, page: Page, name: str, *, full_page: bool = False) -> None:
         target = self.out / name
-        page.screenshot(path=str(target))
+        page.screenshot(path=str(target), full_page=full_page)
         print(f"saved {target}")
 
 
@@ -367,9 +367,17 @@ def take_screenshots(
             admin = camera.context(size).new_page()
             sign_in(admin, "admin")
             camera.shoot(admin, "/admin/notifications", f"notifications{suffix}.png")
-            # Today's clinic so far, and the week with the demo's history.
-            camera.shoot(admin, "/reports/daily", f"reports-daily{suffix}.png")
-            camera.shoot(admin, "/reports/weekly", f"reports-weekly{suffix}.png")
+            # Yesterday (the last day of the demo's history) and this week, whole pages: the
+            # charts and tables are below the fold.
+            with app.app_context():
+                yesterday = (clock.today() - timedelta(days=1)).isoformat()
+            camera.shoot(
+                admin,
+                f"/reports/daily?date={yesterday}",
+                f"reports-daily{suffix}.png",
+                full_page=True,
+            )
+            camera.shoot(admin, "/reports/weekly", f"reports-weekly{suffix}.png", full_page=True)
 
         browser.close()
     return camera.escaped

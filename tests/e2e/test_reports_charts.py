@@ -52,7 +52,8 @@ def test_it_draws_the_report_charts_without_errors(
 
     page.goto(f"{live_server}/reports/{which}?{query}")
 
-    charts = ["chart-arrivals", "chart-clinicians"] + (["chart-days"] if which == "weekly" else [])
+    charts = ["chart-hours", "chart-waits", "chart-clinicians", "chart-heatmap"]
+    charts += ["chart-days"] if which == "weekly" else []
     for chart in charts:
         canvas = page.locator(f"#{chart}")
         expect(canvas).to_have_attribute("data-drawn", "true")

@@ -25,6 +25,7 @@ from webapp.reports.aggregates import (
     merge_all,
     metrics_from,
     nearest_rank,
+    wait_distribution,
 )
 
 DAY = date(2026, 3, 10)
@@ -182,6 +183,18 @@ def assert_fixture_figures(department: Department, alice: User, bob: User) -> No
     assert metrics.p90_wait_minutes == 45
     assert metrics.mean_service_minutes == 10.0
     assert metrics.arrivals_by_hour == hours
+    served_hours = [0] * 24
+    served_hours[8], served_hours[9] = 2, 1  # visits ended 08:28, 08:49 and 09:41
+    assert metrics.served_by_hour == served_hours
+    assert metrics.wait_distribution == [
+        ("0–9 min", 1),
+        ("10–19 min", 1),
+        ("20–29 min", 1),
+        ("30–39 min", 1),
+        ("40–49 min", 1),
+        ("50–59 min", 0),
+        ("60+ min", 0),
+    ]
     assert metrics.served_by_clinician == [
         {"clinician_id": alice.id, "name": "Alice Adams", "served": 2},
         {"clinician_id": bob.id, "name": "Bob Brown", "served": 1},
@@ -247,6 +260,21 @@ def test_it_takes_percentiles_by_nearest_rank_at_minute_resolution() -> None:
     assert nearest_rank({"10": 1, "9": 1, "100": 1}, 50) == 10
 
 
+def test_it_bands_the_wait_distribution_by_ten_minutes_up_to_an_hour() -> None:
+    bands = wait_distribution({"0": 2, "9": 1, "10": 4, "59": 1, "60": 3, "185": 2})
+
+    assert bands == [
+        ("0–9 min", 3),
+        ("10–19 min", 4),
+        ("20–29 min", 0),
+        ("30–39 min", 0),
+        ("40–49 min", 0),
+        ("50–59 min", 1),
+        ("60+ min", 5),
+    ]
+    assert [count for _band, count in wait_distribution({})] == [0] * 7
+
+
 @pytest.fixture
 def new_york_app() -> Iterator[Flask]:
     yield from running_app(HOSPITAL_TIMEZONE="America/New_York")
@@ -273,6 +301,9 @@ def assert_new_york_night() -> None:
         datetime(2026, 3, 8, 4, 50, tzinfo=UTC),
         "completed",
         calls=[("call", datetime(2026, 3, 8, 5, 10, tzinfo=UTC))],
+        # Seen 00:12–00:30 local on the 8th: served in hour 00 of the 7th's service day.
+        started_at=datetime(2026, 3, 8, 5, 12, tzinfo=UTC),
+        ended_at=datetime(2026, 3, 8, 5, 30, tzinfo=UTC),
     )
     # The clocks go forward on 8 March: 01:30 EST is 06:30 UTC, 03:30 EDT is 07:30 UTC.
     make_ticket(department, datetime(2026, 3, 8, 6, 30, tzinfo=UTC), "cancelled")
@@ -286,6 +317,8 @@ def assert_new_york_night() -> None:
     assert evening.arrivals_by_hour[23] == 1
     assert sum(evening.arrivals_by_hour) == 1
     assert evening.wait_histogram == {"20": 1}
+    assert evening.served_by_hour[0] == 1
+    assert sum(evening.served_by_hour) == 1
     night = aggregates[(department.id, date(2026, 3, 8))]
     assert night.arrivals_by_hour[1] == 1
     assert night.arrivals_by_hour[3] == 1
@@ -305,6 +338,7 @@ def _sample(seed: int) -> DayAggregate:
         service_count=1,
         service_sum_minutes=seed,
         arrivals_by_hour=hours,
+        served_by_hour=list(reversed(hours)),
         served_by_clinician={seed: 1, 99: 2},
         estimate_count=1,
         estimate_abs_error_sum=seed,
@@ -369,5 +403,5 @@ def test_it_runs_a_fixed_number_of_queries_however_many_tickets(app: Flask) -> N
     add(60)
     many = _queries_for(DAY, DAY)
 
-    assert few == many == 4
+    assert few == many == 5
     assert day_aggregates(DAY, DAY)[(department.id, DAY)].tickets_issued == 63

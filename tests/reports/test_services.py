@@ -13,10 +13,12 @@ from sqlalchemy import event, func, select
 
 from tests.factories import DepartmentFactory
 from tests.reports.test_aggregates import DAY, at, build_fixture_day, make_ticket
+from webapp import clock
 from webapp.domain_errors import ValidationFailed
 from webapp.extensions import db
 from webapp.reports.models import DailyMetric
 from webapp.reports.services import (
+    arrivals_heatmap,
     daily_report,
     iso_week,
     parse_day,
@@ -86,6 +88,45 @@ def test_it_reads_a_past_day_from_the_stored_figures_and_today_live(app: Flask):
     assert not any(reads_tickets(statement) for statement in past), past
     assert any(reads_tickets(statement) for statement in today)
     assert len(past) == 3  # the stored rows, the department, the clinicians' names
+
+
+def test_it_computes_live_a_past_day_stored_by_an_older_version(app: Flask):
+    department_id = build_fixture_day()[0].id
+    store_day_metrics(DAY, DAY)
+    db.session.commit()
+    # As an earlier release stored it: no version and no served-per-hour figure.
+    for row in db.session.scalars(select(DailyMetric)):
+        row.aggregate = {k: v for k, v in (row.aggregate or {}).items() if k == "served"}
+    db.session.commit()
+
+    with statements() as seen:
+        report = daily_report(DAY, department_id)
+
+    assert any(reads_tickets(statement) for statement in seen)
+    assert sum(report.totals.served_by_hour) == 3
+    assert report.totals.median_wait_minutes == 20
+
+
+def test_the_heat_map_adds_up_each_weekday_of_the_four_weeks_ending_the_day(app: Flask):
+    department = DepartmentFactory()
+    # Tuesdays DAY and DAY − 3 weeks at 08:xx, a Tuesday 4 weeks back (outside), a Monday.
+    for day in (DAY, DAY - timedelta(weeks=3), DAY - timedelta(weeks=4)):
+        make_ticket(department, at(8, 30, day=day), "cancelled")
+    make_ticket(department, at(14, 0, day=DAY - timedelta(days=1)), "cancelled")
+    make_ticket(DepartmentFactory(), at(8, 0), "cancelled")
+    store_day_metrics(DAY - timedelta(days=10), DAY - timedelta(days=1))  # stored and live mixed
+    db.session.commit()
+
+    mine = arrivals_heatmap(DAY, department.id)
+    everyone = arrivals_heatmap(DAY)
+
+    assert (mine.first_day, mine.last_day) == (DAY - timedelta(days=27), DAY)
+    assert mine.counts[1][8] == 2
+    assert mine.counts[0][14] == 1
+    assert sum(map(sum, mine.counts)) == 3
+    assert mine.peak == 2
+    assert everyone.counts[1][8] == 3
+    assert arrivals_heatmap(date(2100, 1, 1)).last_day == clock.today()
 
 
 def test_it_merges_the_days_of_a_week_and_the_departments_for_the_totals(app: Flask):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from flask.testing import FlaskClient
@@ -42,8 +45,10 @@ def test_it_shows_an_admin_the_report_with_its_chart_data(as_admin: FlaskClient,
 
     assert response.status_code == 200
     assert "Median wait" in html
-    assert 'id="chart-arrivals"' in html
+    for chart in ("chart-hours", "chart-waits", "chart-clinicians", "chart-heatmap"):
+        assert f'id="{chart}"' in html
     assert "vendor/chart.umd.min.js" in html
+    assert "vendor/chartjs-chart-matrix.min.js" in html
     assert "js/reports.js" in html
 
 
@@ -70,8 +75,19 @@ def test_it_shows_a_day_s_hand_computed_figures_in_headline_table_and_charts(
     assert re.search(r"Estimate error</header><p class=\"stat\">6 min", headline)
     assert "50% called within their estimate" in headline
     data = chart_json(html)
-    assert data["arrivals"]["values"][8:11] == [2, 2, 2]
-    assert sum(data["arrivals"]["values"]) == 6
+    assert data["hours"]["arrivals"][8:11] == [2, 2, 2]
+    assert sum(data["hours"]["arrivals"]) == 6
+    assert data["hours"]["served"][8:10] == [2, 1]
+    assert sum(data["hours"]["served"]) == 3
+    assert data["waits"]["values"] == [1, 1, 1, 1, 1, 0, 0]
+    assert data["waits"]["labels"][-1] == "60+ min"
+    # The heat map's four weeks end on the day: Tuesday's 08–10 arrivals, and the department's
+    # ticket of Monday 9 March at 09:00.
+    heat = data["heatmap"]["counts"]
+    assert heat[1][8:11] == [2, 2, 2]
+    assert heat[0][9] == 1
+    assert sum(map(sum, heat)) == 7
+    assert data["heatmap"]["peak"] == 2
     assert dict(zip(data["clinicians"]["labels"], data["clinicians"]["values"], strict=True)) == {
         "Alice Adams": 2,
         "Bob Brown": 1,
@@ -185,3 +201,89 @@ def test_it_shows_the_day_and_week_it_defaulted_to_in_the_pickers(as_admin: Flas
 
     assert re.search(rf'name="date"[^>]*value="{today.isoformat()}"', daily)
     assert re.search(rf'name="week"[^>]*value="{iso_week(monday)}"', weekly)
+
+
+class _Tables(HTMLParser):
+    """Every <table> of a page as rows of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("th", "td"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self._cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def page_tables(html: str) -> list[list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def csv_rows(client: FlaskClient, url: str) -> list[list[str]]:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_it_downloads_every_other_table_as_a_csv_with_the_table_s_figures(
+    as_admin: FlaskClient,
+):
+    department, _alice, _bob = build_fixture_day()
+    query = f"date={DAY.isoformat()}&department_id={department.id}"
+    html = as_admin.get(f"/reports/daily?{query}").get_data(as_text=True)
+    # By department, per hour, wait distribution, served per clinician, weekday × hour.
+    _summary, hours, waits, clinicians, heatmap = page_tables(html)
+    for table in ("summary", "hours", "waits", "clinicians", "heatmap"):
+        assert f"/reports/daily.csv?table={table}&amp;department_id={department.id}" in html
+
+    hour_rows = csv_rows(as_admin, f"/reports/daily.csv?table=hours&{query}")
+    assert hour_rows[0] == ["hour", "arrivals", "served"]
+    assert [row[1] for row in hour_rows[1:]] == hours[1][1:]  # the table's Arrivals row
+    assert [row[2] for row in hour_rows[1:]] == hours[2][1:]  # and its Served row
+
+    wait_rows = csv_rows(as_admin, f"/reports/daily.csv?table=waits&{query}")
+    assert [[band.removesuffix(" min"), n] for band, n in wait_rows[1:]] == [
+        [band.removesuffix(" min"), n] for band, n in waits[1:]
+    ]
+
+    clinician_rows = csv_rows(as_admin, f"/reports/daily.csv?table=clinicians&{query}")
+    assert [row[1:] for row in clinician_rows[1:]] == clinicians[1:]
+    assert clinicians[1:] == [["Alice Adams", "2"], ["Bob Brown", "1"]]
+
+    response = as_admin.get(f"/reports/daily.csv?table=heatmap&{query}")
+    assert response.headers["Content-Disposition"].endswith(
+        f'"report-2026-03-10-department-{department.id}-heatmap.csv"'
+    )
+    heat_rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert [row[2:] for row in heat_rows[1:]] == [row[1:] for row in heatmap[1:]]
+    assert heat_rows[1][:2] == ["Monday", "2026-02-11/2026-03-10"]
+
+
+def test_it_answers_404_for_a_table_that_does_not_exist(as_admin: FlaskClient):
+    assert as_admin.get("/reports/daily.csv?table=patients").status_code == 404
+    assert as_admin.get("/reports/weekly.csv?table=../etc").status_code == 404
+
+
+def test_the_heat_map_of_a_week_in_the_future_ends_today(as_admin: FlaskClient):
+    next_week = iso_week(clock.today() + timedelta(days=7 - clock.today().weekday()))
+
+    rows = csv_rows(as_admin, f"/reports/weekly.csv?table=heatmap&week={next_week}")
+
+    assert rows[1][1].endswith(f"/{clock.today().isoformat()}")

@@ -12,6 +12,7 @@ Definitions (see DOMAIN.md, Reports):
   restart it; ``ticket.called_at`` is overwritten by a recall, so the events are read);
 - service time = ``started_at`` → ``ended_at`` of completed tickets;
 - arrivals per hour = ``checked_in_at`` by hour in HOSPITAL_TIMEZONE;
+- served per hour = completed tickets by the hour of ``ended_at``, in HOSPITAL_TIMEZONE;
 - estimate error = |``estimated_wait_at_check_in`` − actual wait| over called tickets that
   had an estimate; "within estimate" = actual wait ≤ estimate.
 """
@@ -34,6 +35,12 @@ from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
 
 HOURS = 24
+# Bumped whenever DayAggregate gains a field: a stored aggregate of an older version lacks it,
+# so the reports compute that day live instead of reading zeros (see services.aggregates_between).
+AGGREGATE_VERSION = 2
+# The wait distribution's bands, in minutes: 0–9, 10–19, … 50–59, then "60 or more".
+WAIT_BAND_MINUTES = 10
+WAIT_BAND_LAST = 60
 
 
 @dataclass
@@ -55,6 +62,7 @@ class DayAggregate:
     service_count: int = 0
     service_sum_minutes: float = 0.0
     arrivals_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS)
+    served_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS)
     served_by_clinician: dict[int, int] = field(default_factory=dict)
     estimate_count: int = 0
     estimate_abs_error_sum: float = 0.0
@@ -77,6 +85,9 @@ class DayAggregate:
             service_sum_minutes=self.service_sum_minutes + other.service_sum_minutes,
             arrivals_by_hour=[
                 a + b for a, b in zip(self.arrivals_by_hour, other.arrivals_by_hour, strict=True)
+            ],
+            served_by_hour=[
+                a + b for a, b in zip(self.served_by_hour, other.served_by_hour, strict=True)
             ],
             served_by_clinician=_add_by_key(self.served_by_clinician, other.served_by_clinician),
             estimate_count=self.estimate_count + other.estimate_count,
@@ -148,7 +159,7 @@ def day_aggregates(
     """The aggregate of each department and service day from ``first_day`` to ``last_day``
     (inclusive) that has tickets, keyed by (department id, day); one department if given.
 
-    Runs four aggregate queries whatever the number of tickets.
+    Runs five aggregate queries whatever the number of tickets.
     """
     in_range = [Ticket.service_day >= first_day, Ticket.service_day <= last_day]
     if department_id is not None:
@@ -240,6 +251,16 @@ def day_aggregates(
         local_hour = clock.local(_as_utc(row[2])).hour
         aggregate_for(row[0], row[1]).arrivals_by_hour[local_hour] += int(row[3])
 
+    ended_hour = _utc_hour_start(Ticket.ended_at).label("utc_hour")
+    served_hours = (
+        select(Ticket.department_id, Ticket.service_day, ended_hour, func.count(Ticket.id))
+        .where(*in_range, completed, Ticket.ended_at.isnot(None))
+        .group_by(Ticket.department_id, Ticket.service_day, literal_column("utc_hour"))
+    )
+    for row in db.session.execute(served_hours):
+        local_hour = clock.local(_as_utc(row[2])).hour
+        aggregate_for(row[0], row[1]).served_by_hour[local_hour] += int(row[3])
+
     served = (
         select(Ticket.department_id, Ticket.service_day, Ticket.clinician_id, func.count(Ticket.id))
         .where(*in_range, completed, Ticket.clinician_id.isnot(None))
@@ -273,6 +294,9 @@ class Metrics:
     served_by_clinician: list[dict[str, Any]]
     estimate_mean_abs_error_minutes: float | None
     called_within_estimate_share: float | None
+    # The pages' extras, beyond API.md's metrics.
+    served_by_hour: list[int]
+    wait_distribution: list[tuple[str, int]]
 
 
 def no_show_rate(metrics: Metrics) -> float | None:
@@ -309,6 +333,19 @@ def nearest_rank(histogram: Mapping[str, int], percentile: float) -> float | Non
     raise AssertionError("unreachable: the rank is at most the total")
 
 
+def wait_distribution(histogram: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The number of patients per wait band (``0–9 min`` … ``60+ min``), every band listed."""
+    bands = [0] * (WAIT_BAND_LAST // WAIT_BAND_MINUTES + 1)
+    for minutes, count in histogram.items():
+        bands[min(int(minutes), WAIT_BAND_LAST) // WAIT_BAND_MINUTES] += count
+    labels = [
+        f"{start}–{start + WAIT_BAND_MINUTES - 1} min"
+        for start in range(0, WAIT_BAND_LAST, WAIT_BAND_MINUTES)
+    ]
+    labels.append(f"{WAIT_BAND_LAST}+ min")
+    return list(zip(labels, bands, strict=True))
+
+
 def metrics_from(aggregate: DayAggregate, clinician_names: Mapping[int, str]) -> Metrics:
     """The figures of an aggregate; ``clinician_names`` maps clinician ids to names."""
     served_by_clinician = [
@@ -340,6 +377,8 @@ def metrics_from(aggregate: DayAggregate, clinician_names: Mapping[int, str]) ->
             aggregate.estimate_abs_error_sum, aggregate.estimate_count
         ),
         called_within_estimate_share=share,
+        served_by_hour=list(aggregate.served_by_hour),
+        wait_distribution=wait_distribution(aggregate.wait_histogram),
     )
 
 

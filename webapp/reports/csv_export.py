@@ -1,20 +1,26 @@
 """A report as CSV: the rows the API's ``?format=csv`` and the report pages download.
 
-One row per department, a totals row and, for a week, one row per day. The columns
-are the API's metrics (API.md) with ``arrivals_by_hour`` spread over 24 columns
-``arrivals_00``..``arrivals_23`` and ``served_by_clinician`` as one text column
-``"Name: N; Name: N"``, so a spreadsheet opens it without parsing JSON.
+The summary (the API's CSV and the pages' first table): one row per department, a totals
+row and, for a week, one row per day. The columns are the API's metrics (API.md) with
+``arrivals_by_hour`` spread over 24 columns ``arrivals_00``..``arrivals_23`` and
+``served_by_clinician`` as one text column ``"Name: N; Name: N"``, so a spreadsheet opens
+it without parsing JSON.
+
+The pages' other tables download alike, each as its own CSV (``TABLES``): per hour, the
+wait distribution, served per clinician and the weekday × hour arrivals heat map.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from webapp.reports.aggregates import HOURS, Metrics, clinician_label
-from webapp.reports.services import Report, iso_week
+from webapp.reports.services import ArrivalsHeatmap, Report, iso_week
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # The metrics of API.md, in its order, that are one value each.
 SCALAR_METRICS = (
@@ -110,9 +116,61 @@ def report_csv(report: Report, *, weekly: bool = False) -> str:
 
 
 def report_filename(
-    report: Report, *, weekly: bool = False, department_id: int | None = None
+    report: Report,
+    *,
+    weekly: bool = False,
+    department_id: int | None = None,
+    table: str = "summary",
 ) -> str:
-    """``report-2026-03-10.csv``, ``report-2026-W11.csv``; ``-department-3`` when filtered."""
+    """``report-2026-03-10.csv``, ``report-2026-W11.csv``; ``-department-3`` when filtered;
+    ``-hours`` (and so on) for a table other than the summary."""
     period = iso_week(report.first_day) if weekly else report.first_day.isoformat()
     suffix = f"-department-{department_id}" if department_id is not None else ""
-    return f"report-{period}{suffix}.csv"
+    kind = "" if table == "summary" else f"-{table}"
+    return f"report-{period}{suffix}{kind}.csv"
+
+
+# --- The pages' other tables ---------------------------------------------------------------
+
+
+def hours_rows(report: Report, _heatmap: ArrivalsHeatmap) -> list[list[str]]:
+    """Arrivals and served per hour of the hospital's day, all shown departments."""
+    totals = report.totals
+    return [["hour", "arrivals", "served"]] + [
+        [f"{hour:02d}", str(totals.arrivals_by_hour[hour]), str(totals.served_by_hour[hour])]
+        for hour in range(HOURS)
+    ]
+
+
+def waits_rows(report: Report, _heatmap: ArrivalsHeatmap) -> list[list[str]]:
+    """Patients per wait band (checked in → first called)."""
+    return [["wait", "patients"]] + [
+        [band, str(count)] for band, count in report.totals.wait_distribution
+    ]
+
+
+def clinicians_rows(report: Report, _heatmap: ArrivalsHeatmap) -> list[list[str]]:
+    """Patients served per clinician, most first."""
+    return [["clinician_id", "clinician", "served"]] + [
+        [str(entry["clinician_id"]), _text(clinician_label(entry)), str(entry["served"])]
+        for entry in report.totals.served_by_clinician
+    ]
+
+
+def heatmap_rows(_report: Report, heatmap: ArrivalsHeatmap) -> list[list[str]]:
+    """Arrivals by weekday and hour over the heat map's four weeks (each cell sums four days)."""
+    period = f"{heatmap.first_day.isoformat()}/{heatmap.last_day.isoformat()}"
+    return [["weekday", "period", *(f"arrivals_{hour:02d}" for hour in range(HOURS))]] + [
+        [name, period, *(str(count) for count in counts)]
+        for name, counts in zip(WEEKDAY_NAMES, heatmap.counts, strict=True)
+    ]
+
+
+TableRows = Callable[[Report, ArrivalsHeatmap], list[list[str]]]
+# The pages' tables other than the summary, by the name their download link gives.
+TABLES: dict[str, TableRows] = {
+    "hours": hours_rows,
+    "waits": waits_rows,
+    "clinicians": clinicians_rows,
+    "heatmap": heatmap_rows,
+}

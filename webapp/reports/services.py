@@ -23,6 +23,8 @@ from webapp.departments.models import Department
 from webapp.domain_errors import ValidationFailed
 from webapp.extensions import db
 from webapp.reports.aggregates import (
+    AGGREGATE_VERSION,
+    HOURS,
     DayAggregate,
     Metrics,
     clinician_names,
@@ -41,7 +43,13 @@ WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
 def aggregate_to_json(aggregate: DayAggregate) -> dict[str, Any]:
     data = asdict(aggregate)
     data["served_by_clinician"] = {str(k): v for k, v in aggregate.served_by_clinician.items()}
+    data["version"] = AGGREGATE_VERSION
     return data
+
+
+def is_current(data: dict[str, Any] | None) -> bool:
+    """Whether a stored aggregate has every field of today's DayAggregate."""
+    return bool(data) and (data or {}).get("version") == AGGREGATE_VERSION
 
 
 def aggregate_from_json(data: dict[str, Any]) -> DayAggregate:
@@ -110,7 +118,7 @@ def aggregates_between(
     first_day: date, last_day: date, department_id: int | None = None
 ) -> dict[tuple[int, date], DayAggregate]:
     """Each department's aggregate per day: stored for past days, live for today and for
-    past days not stored yet."""
+    past days not stored yet (or stored by an older version, lacking a newer figure)."""
     today = clock.today()
     result: dict[tuple[int, date], DayAggregate] = {}
     stored_days: set[date] = set()
@@ -122,9 +130,16 @@ def aggregates_between(
         )
         if department_id is not None:
             query = query.where(DailyMetric.department_id == department_id)
+        stale_days: set[date] = set()
         for row in db.session.scalars(query):
+            if not is_current(row.aggregate):
+                stale_days.add(row.service_day)
+                continue
             stored_days.add(row.service_day)
             result[(row.department_id, row.service_day)] = aggregate_from_json(row.aggregate or {})
+        # A day is read from storage only when all of its rows are current.
+        stored_days -= stale_days
+        result = {key: value for key, value in result.items() if key[1] in stored_days}
     missing = [
         first_day + timedelta(days=n)
         for n in range((last_day - first_day).days + 1)
@@ -248,3 +263,36 @@ def daily_report(day: date, department_id: int | None = None) -> Report:
 
 def weekly_report(monday: date, department_id: int | None = None) -> Report:
     return build_report(monday, monday + timedelta(days=6), department_id, per_day=True)
+
+
+# ------------------------------------------------------------------ heat map
+
+HEATMAP_DAYS = 28
+
+
+@dataclass(frozen=True)
+class ArrivalsHeatmap:
+    """Arrivals by weekday (Monday first) and hour over the four weeks ending ``last_day``:
+    ``counts[weekday][hour]`` sums the four such weekdays."""
+
+    first_day: date
+    last_day: date
+    counts: list[list[int]]
+
+    @property
+    def peak(self) -> int:
+        return max((max(row) for row in self.counts), default=0)
+
+
+def arrivals_heatmap(last_day: date, department_id: int | None = None) -> ArrivalsHeatmap:
+    """The weekday × hour arrivals of the 28 days ending ``last_day`` (never after today)."""
+    last_day = min(last_day, clock.today())
+    first_day = last_day - timedelta(days=HEATMAP_DAYS - 1)
+    counts = [[0] * HOURS for _ in range(7)]
+    for (_department, day), aggregate in aggregates_between(
+        first_day, last_day, department_id
+    ).items():
+        row = counts[day.weekday()]
+        for hour, arrivals in enumerate(aggregate.arrivals_by_hour):
+            row[hour] += arrivals
+    return ArrivalsHeatmap(first_day=first_day, last_day=last_day, counts=counts)

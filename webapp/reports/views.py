@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from webapp.auth.permissions import role_required
 from webapp.domain_errors import ValidationFailed
@@ -39,14 +39,28 @@ def headline(metrics: Metrics) -> dict[str, Any]:
     }
 
 
-def chart_data(report: services.Report) -> dict[str, Any]:
-    """What static/js/reports.js draws: arrivals per hour and served per clinician."""
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def chart_data(report: services.Report, heatmap: services.ArrivalsHeatmap) -> dict[str, Any]:
+    """What static/js/reports.js draws: arrivals against served per hour, the wait
+    distribution, served per clinician, served per day (weeks) and the arrivals heat map."""
     totals = report.totals
     clinicians = totals.served_by_clinician
     data: dict[str, Any] = {
-        "arrivals": {
+        "hours": {
             "labels": [f"{hour:02d}" for hour in range(24)],
-            "values": totals.arrivals_by_hour,
+            "arrivals": totals.arrivals_by_hour,
+            "served": totals.served_by_hour,
+        },
+        "waits": {
+            "labels": [label for label, _count in totals.wait_distribution],
+            "values": [count for _label, count in totals.wait_distribution],
+        },
+        "heatmap": {
+            "weekdays": list(WEEKDAYS),
+            "counts": heatmap.counts,
+            "peak": heatmap.peak,
         },
         "clinicians": {
             "labels": [clinician_label(row) for row in clinicians],
@@ -72,12 +86,16 @@ def _render(template: str, form: ReportForm, **context: Any) -> tuple[str, int]:
     report = context.get("report")
     if report is None:
         return render_template(template, form=form, **context), 422
+    # The pickers were valid, or there would be no report.
+    heatmap = services.arrivals_heatmap(report.last_day, form.department())
     return (
         render_template(
             template,
             form=form,
             headline=headline(report.totals),
-            charts=chart_data(report),
+            charts=chart_data(report, heatmap),
+            heatmap=heatmap,
+            weekdays=WEEKDAYS,
             **context,
         ),
         200,
@@ -113,7 +131,13 @@ def daily() -> tuple[str, int]:
     report, day = _daily(form)
     if day is not None and not form.date.data:
         form.date.data = day.isoformat()  # the picker shows the day it defaulted to
-    return _render("reports/daily.html", form, report=report, day=day, csv_args=form.query_args())
+    return _render(
+        "reports/daily.html",
+        form,
+        report=report,
+        day=day,
+        csv_args=form.query_args(),
+    )
 
 
 @bp.route("/weekly")
@@ -124,7 +148,11 @@ def weekly() -> tuple[str, int]:
     if week is not None and not form.week.data:
         form.week.data = week  # the picker shows the week it defaulted to
     return _render(
-        "reports/weekly.html", form, report=report, week=week, csv_args=form.query_args()
+        "reports/weekly.html",
+        form,
+        report=report,
+        week=week,
+        csv_args=form.query_args(),
     )
 
 
@@ -136,26 +164,45 @@ def _csv(text: str, filename: str) -> Response:
     )
 
 
+def _requested_table() -> str:
+    """The ``table`` a CSV link asks for: ``summary`` (the default) or one of csv_export.TABLES;
+    anything else is a 404 (no such table), before any figure is computed."""
+    table = request.args.get("table") or "summary"
+    if table != "summary" and table not in csv_export.TABLES:
+        abort(404)
+    return table
+
+
+def _table_csv(report: services.Report, form: ReportForm, table: str, *, weekly: bool) -> Response:
+    department_id = form.department()
+    if table == "summary":
+        text = csv_export.report_csv(report, weekly=weekly)
+    else:
+        heatmap = services.arrivals_heatmap(report.last_day, department_id)
+        text = csv_export.to_csv(csv_export.TABLES[table](report, heatmap))
+    filename = csv_export.report_filename(
+        report, weekly=weekly, department_id=department_id, table=table
+    )
+    return _csv(text, filename)
+
+
 @bp.route("/daily.csv")
 def daily_csv() -> Response | tuple[str, int]:
-    """The daily page's tables as CSV; bad pickers show the page with their errors."""
+    """One of the daily page's tables as CSV (``?table=``, the summary by default);
+    bad pickers show the page with their errors."""
+    table = _requested_table()
     form = DailyReportForm(request.args)
     report, _day = _daily(form)
     if report is None:
         return _render("reports/daily.html", form, report=None, day=None, csv_args={})
-    return _csv(
-        csv_export.report_csv(report),
-        csv_export.report_filename(report, department_id=form.department()),
-    )
+    return _table_csv(report, form, table, weekly=False)
 
 
 @bp.route("/weekly.csv")
 def weekly_csv() -> Response | tuple[str, int]:
+    table = _requested_table()
     form = WeeklyReportForm(request.args)
     report, _monday = _weekly(form)
     if report is None:
         return _render("reports/weekly.html", form, report=None, week=None, csv_args={})
-    return _csv(
-        csv_export.report_csv(report, weekly=True),
-        csv_export.report_filename(report, weekly=True, department_id=form.department()),
-    )
+    return _table_csv(report, form, table, weekly=True)
