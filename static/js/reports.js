@@ -115,7 +115,9 @@
             grid: { display: false },
           },
           y: {
-            type: "category", labels: series.weekdays, offset: true, reverse: true,
+            type: "category", labels: series.weekdays, offset: true,
+            // The matrix chart type reverses its y axis by default; Monday goes on top.
+            reverse: false,
             grid: { display: false },
           },
         },

@@ -58,6 +58,14 @@ def test_it_draws_the_report_charts_without_errors(
         canvas = page.locator(f"#{chart}")
         expect(canvas).to_have_attribute("data-drawn", "true")
         assert canvas.evaluate(DRAWN), f"{chart} has no drawn pixel"
+    # The heat map reads like its table: Monday on top, hours left to right.
+    monday_y, sunday_y = page.evaluate(
+        """() => {
+          const chart = Object.values(Chart.instances).find(c => c.config.type === 'matrix');
+          return [chart.scales.y.getPixelForValue(0), chart.scales.y.getPixelForValue(6)];
+        }"""
+    )
+    assert monday_y < sunday_y
     expect(page.get_by_role("table").first).to_be_visible()
     assert_accessible(page)
     assert errors == []

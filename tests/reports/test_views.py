@@ -107,6 +107,22 @@ def test_it_shows_a_week_per_day_with_the_fixture_day_in_it(as_admin: FlaskClien
     assert "By day" in html
     assert chart_json(html)["days"]["values"] == [0, 3, 0, 0, 0, 0, 0]  # Tuesday 10 March
     assert "2026-03-09 to 2026-03-15" in html
+    assert '<a href="/reports/daily?date=2026-03-10">Tue 2026-03-10</a>' in html
+
+
+def test_the_daily_report_links_the_week_of_its_day_with_the_same_department(
+    as_admin: FlaskClient,
+):
+    department = build_fixture_day()[0]
+
+    html = as_admin.get(
+        f"/reports/daily?date={DAY.isoformat()}&department_id={department.id}"
+    ).get_data(as_text=True)
+
+    assert (
+        f'<a href="/reports/weekly?week=2026-W11&amp;department_id={department.id}">'
+        "Weekly report of 2026-W11</a>"
+    ) in html
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ The charts read their data from a JSON script tag (the CSP allows no inline scri
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -87,7 +87,8 @@ def _render(template: str, form: ReportForm, **context: Any) -> tuple[str, int]:
     if report is None:
         return render_template(template, form=form, **context), 422
     # The pickers were valid, or there would be no report.
-    heatmap = services.arrivals_heatmap(report.last_day, form.department())
+    department_id = form.department()
+    heatmap = services.arrivals_heatmap(report.last_day, department_id)
     return (
         render_template(
             template,
@@ -96,6 +97,11 @@ def _render(template: str, form: ReportForm, **context: Any) -> tuple[str, int]:
             charts=chart_data(report, heatmap),
             heatmap=heatmap,
             weekdays=WEEKDAYS,
+            # Links to the other report of the same days keep the department chosen.
+            department_args={} if department_id is None else {"department_id": department_id},
+            week_of_report=services.iso_week(
+                report.first_day - timedelta(report.first_day.weekday())
+            ),
             **context,
         ),
         200,
