@@ -4,6 +4,7 @@ from webapp.appointments.models import Appointment
 from webapp.audit.models import AuditLog
 from webapp.auth.models import RefreshToken, User
 from webapp.departments.models import Department, ServicePoint
+from webapp.live.models import QueueVersion
 from webapp.notifications.models import Notification, PushSubscription
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket, TicketSequence
@@ -18,6 +19,7 @@ __all__ = [
     "Patient",
     "PushSubscription",
     "QueueEvent",
+    "QueueVersion",
     "RefreshToken",
     "ServicePoint",
     "Ticket",
