@@ -35,7 +35,7 @@ VENDOR_FILES := $(VENDOR_DIR)/htmx.min.js $(VENDOR_DIR)/pico.min.css $(VENDOR_DI
                 $(VENDOR_DIR)/chartjs-chart-matrix.min.js
 
 .PHONY: help venv venv-dev vendor db seed run screenshots test test-e2e test-fast lint format \
-        clean clean-data
+        clean clean-data bench
 
 help: ## List the targets
 	@echo "Hospital Queue — make targets:"
@@ -43,6 +43,7 @@ help: ## List the targets
 	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-11s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables: PYTEST_ARGS='-k queue -x' (make test, test-e2e, test-fast), HOST/PORT (make run), PYTHON=$(PYTHON)"
+	@echo "           BENCH_ARGS='--tickets 20000 --duration 60' (make bench; .venv/bin/python bench/run.py --help)"
 
 # ---- Python environment ------------------------------------------------------------------------
 venv: $(VENV_STAMP) ## Create .venv (python3.11) with what running needs: requirements.txt
@@ -149,6 +150,25 @@ lint: venv-dev ## ruff check, ruff format --check, mypy (runs all three, fails i
 format: venv-dev ## Rewrite the code: ruff format, then ruff check --fix
 	$(RUFF) format .
 	$(RUFF) check --fix .
+
+# ---- benchmark ---------------------------------------------------------------------------------
+# bench/run.py loads a hospital into PostgreSQL (BENCH_DATABASE_URL, default database hq_bench on
+# 127.0.0.1, created if missing; the history is kept for the next run), flushes a Redis database
+# of its own (BENCH_REDIS_URL, default db 14), serves the app with gunicorn + the Huey consumer and
+# measures it with wrk and locust. Results: bench/results/. docs/performance.md explains them.
+BENCH_ARGS  ?=
+BENCH_STAMP := $(VENV)/.requirements-bench
+
+$(BENCH_STAMP): bench/requirements.txt $(VENV_STAMP)
+	$(PIP) install --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+bench: $(BENCH_STAMP) ## Measure the app under load on PostgreSQL + Redis (1M tickets; BENCH_ARGS=...)
+	@if ! command -v wrk >/dev/null; then \
+	  echo "wrk is missing: installing it (apt-get install -y wrk)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+	fi
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # ---- cleaning ----------------------------------------------------------------------------------
 clean: ## Remove .venv, node_modules, static/vendor, caches and their stamps (keeps instance/)
