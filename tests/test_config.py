@@ -10,6 +10,7 @@ from tests.conftest import BASE_TEST_CONFIG
 from webapp import config as config_module
 from webapp import create_app
 from webapp.config import INSTANCE_DIR, ConfigError, load_config
+from webapp.extensions import db
 
 SECRET = "0123456789abcdef-a-test-secret"
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": SECRET}
@@ -230,6 +231,62 @@ def test_it_reads_the_operational_settings():
         "socket_connect_timeout": 0.25,
         "socket_timeout": 2.0,
     }
+
+
+POSTGRES = {**DEVELOPMENT, "DATABASE_URL": "postgresql://hq@db.internal/hq"}
+
+
+def test_it_sizes_the_postgres_pool_for_a_worker_s_threads_by_default():
+    options = load_config(POSTGRES)["SQLALCHEMY_ENGINE_OPTIONS"]
+
+    assert options == {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+        "pool_size": 4,
+        "max_overflow": 2,
+    }
+
+
+def test_it_reads_the_postgres_pool_size_and_overflow():
+    options = load_config({**POSTGRES, "DATABASE_POOL_SIZE": "8", "DATABASE_MAX_OVERFLOW": "0"})[
+        "SQLALCHEMY_ENGINE_OPTIONS"
+    ]
+
+    assert (options["pool_size"], options["max_overflow"]) == (8, 0)
+
+
+def test_it_gives_sqlite_no_pool_sizes(tmp_path):
+    # SQLite's in-memory pool refuses the sizes; the settings are ignored there, not an error.
+    settings = load_config({**DEVELOPMENT, "DATABASE_URL": "sqlite://", "DATABASE_POOL_SIZE": "8"})
+
+    assert "pool_size" not in settings["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert "max_overflow" not in settings["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_POOL_SIZE", "0"),
+        ("DATABASE_POOL_SIZE", "four"),
+        ("DATABASE_MAX_OVERFLOW", "-1"),
+        ("DATABASE_MAX_OVERFLOW", "lots"),
+    ],
+)
+def test_it_refuses_a_malformed_pool_size(variable, value):
+    assert _error({**POSTGRES, variable: value}).variable == variable
+
+
+def test_the_app_s_postgres_engine_gets_the_pool_sizes(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://hq@db.invalid/hq")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "1")
+    config = {**BASE_TEST_CONFIG}
+    del config["SQLALCHEMY_DATABASE_URI"]
+    application = create_app(config)
+
+    with application.app_context():
+        pool = db.engine.pool  # no connection is opened: the host does not exist
+        assert (pool.size(), pool._max_overflow) == (3, 1)
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,11 @@ def _public_base_url(env: Mapping[str, str]) -> str | None:
     return f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}"
 
 
+# A database connection pool per process (docs/deployment.md "The database pool"): one
+# connection per gunicorn thread, and a couple more for a moment of overlap.
+DEFAULT_POOL_SIZE = 4
+DEFAULT_MAX_OVERFLOW = 2
+
 SMS_PROVIDERS = ("console", "http")
 # The browsers' push services (WEBPUSH_ALLOWED_HOSTS' default): Chrome, Edge, Firefox, Safari.
 DEFAULT_PUSH_HOSTS = (
@@ -278,6 +283,26 @@ def _database_url(env: Mapping[str, str]) -> str:
     return value
 
 
+def _engine_options(env: Mapping[str, str], database_url: str) -> dict[str, Any]:
+    """SQLAlchemy's engine options. Query parameters can hold patient names: never put them in
+    logs or error messages. Pre-ping so a restarted PostgreSQL costs 503s, not broken
+    connections.
+
+    On PostgreSQL each process keeps a pool of DATABASE_POOL_SIZE connections and opens up to
+    DATABASE_MAX_OVERFLOW more while all are busy: a gunicorn worker needs one per thread (a
+    request holds its connection until it ends), so size the pool to the threads and keep the
+    overflow small, every process of every host counting against PostgreSQL's max_connections
+    (docs/deployment.md). SQLite's pools take no sizes.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if database_url.startswith("postgresql"):
+        options["pool_size"] = _positive_int(env, "DATABASE_POOL_SIZE", DEFAULT_POOL_SIZE)
+        options["max_overflow"] = _non_negative_int(
+            env, "DATABASE_MAX_OVERFLOW", DEFAULT_MAX_OVERFLOW
+        )
+    return options
+
+
 def _redis_url(env: Mapping[str, str]) -> str | None:
     value = _text(env, "REDIS_URL")
     if value is None:
@@ -337,15 +362,14 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         raise ConfigError("APP_ENV", f"expected production or development, got {app_env!r}")
     production = app_env == "production"
     redis_url = _redis_url(env)
+    database_url = _database_url(env)
     idle_minutes = _positive_int(env, "SESSION_IDLE_MINUTES", 30)
 
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": _secret_key(env, app_env),
-        "SQLALCHEMY_DATABASE_URI": _database_url(env),
-        # Query parameters can hold patient names: never put them in logs or error
-        # messages. Pre-ping so a restarted PostgreSQL costs 503s, not broken connections.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(env, database_url),
         "REDIS_URL": redis_url,
         "REDIS_CLIENT_OPTIONS": redis_client_options(env),
         "PUBLIC_BASE_URL": _public_base_url(env),
