@@ -77,7 +77,7 @@ class Display(FastHttpUser):
             else:
                 response.request_meta["name"] = "display poll, changed (200)"
             _check(response, (200, 304))
-            self.etag = response.headers.get("ETag") or self.etag
+            self.etag = (response.headers or {}).get("ETag") or self.etag
 
 
 class Board(FastHttpUser):
@@ -213,7 +213,7 @@ class TicketPage(FastHttpUser):
             else:
                 response.request_meta["name"] = "ticket poll, changed (200)"
             _check(response, (200, 304))
-            self.etag = response.headers.get("ETag") or self.etag
+            self.etag = (response.headers or {}).get("ETag") or self.etag
 
 
 class ApiReader(FastHttpUser):

@@ -90,8 +90,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     group = parser.add_argument_group("server")
     group.add_argument("--workers", type=int, default=int(env.get("BENCH_WORKERS", "4")))
+    # sync by default: with gthread (gunicorn 27.0.1) and the mixed phase's ~840 direct client
+    # connections, some requests got no answer at all (the client gave up after 60 s), while sync
+    # answered every one; see docs/performance.md. BENCH_WORKER_CLASS=gthread to measure it.
     group.add_argument(
-        "--worker-class", default=env.get("BENCH_WORKER_CLASS", "gthread"), help="gunicorn -k"
+        "--worker-class", default=env.get("BENCH_WORKER_CLASS", "sync"), help="gunicorn -k"
     )
     group.add_argument(
         "--threads",
@@ -558,12 +561,11 @@ def throughput_phase(
         healthz["rps_before"], healthz["rps_after"] = before["rps"], after["rps"]
         for result in [healthz, *level]:
             result["ratio_to_healthz"] = round(result["rps"] / baseline, 3) if baseline else None
-            log(
-                f"wrk {result['test']:<12} c={connections:<4} {result['rps']:>8.1f} req/s  "
-                f"p50 {result['p50_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
-                f"statuses {result['statuses']}  ratio {result['ratio_to_healthz']}"
-            )
             results.append(result)
+        log(
+            f"c={connections}: ratios to /healthz "
+            + ", ".join(f"{r['test']} {r['ratio_to_healthz']}" for r in level)
+        )
     return results
 
 
@@ -578,6 +580,11 @@ def measure(
     result["expected_status"] = EXPECTED_STATUS[test]
     result["unexpected"] = sum(
         v for k, v in result["statuses"].items() if k != EXPECTED_STATUS[test]
+    )
+    log(
+        f"wrk {test:<12} c={connections:<4} {result['rps']:>8.1f} req/s  "
+        f"p50 {result['p50_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
+        f"statuses {result['statuses']}"
     )
     time.sleep(1)
     return result
