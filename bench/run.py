@@ -90,11 +90,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     group = parser.add_argument_group("server")
     group.add_argument("--workers", type=int, default=int(env.get("BENCH_WORKERS", "4")))
-    # sync by default: with gthread (gunicorn 27.0.1) and the mixed phase's ~840 direct client
-    # connections, some requests got no answer at all (the client gave up after 60 s), while sync
-    # answered every one; see docs/performance.md. BENCH_WORKER_CLASS=gthread to measure it.
+    # gthread, as docs/deployment.md recommends (BENCH_WORKER_CLASS=sync to compare).
     group.add_argument(
-        "--worker-class", default=env.get("BENCH_WORKER_CLASS", "sync"), help="gunicorn -k"
+        "--worker-class", default=env.get("BENCH_WORKER_CLASS", "gthread"), help="gunicorn -k"
     )
     group.add_argument(
         "--threads",
