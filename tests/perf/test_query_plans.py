@@ -3,7 +3,7 @@ scan of ``tickets`` or ``queue_events`` (issue 12: the board, the display and ca
 with a million historical tickets as with none).
 
 The database holds ~200,000 finished tickets over two years in ten departments and their
-~700,000 events (bulk-inserted, one INSERT ... SELECT each, then ANALYZE), so the planner
+~800,000 events (bulk-inserted, one INSERT ... SELECT each, then ANALYZE), so the planner
 chooses as it would in a hospital that has run for a while, plus a live day: finished visits,
 rooms calling and serving, patients waiting. Each test runs the real code (a service
 function, or a screen's request through the test client) while a ``before_cursor_execute``
@@ -53,8 +53,8 @@ WATCHED = ("tickets", "queue_events")
 _STATEMENTS = re.compile(r"^\s*(SELECT|WITH|UPDATE|DELETE)\b", re.IGNORECASE)
 _QUERIES = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 # The most rows of tickets and queue_events one statement may look at. The live day holds
-# 600 tickets and ~1,700 events over all departments; one department's history holds 20,440
-# tickets and ~78,000 events, so a plan that walks through history is far above this.
+# 600 tickets and ~1,400 events over all departments; one department's history holds 20,440
+# tickets and ~80,000 events, so a plan that walks through history is far above this.
 MAX_ROWS_READ = 1_000
 _WATCHED_NAME = re.compile(r"\b(tickets|queue_events)\b")
 
