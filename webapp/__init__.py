@@ -243,7 +243,10 @@ def configure_tasks(app: Flask) -> None:
     import webapp.queue.tasks
     import webapp.reports.tasks  # noqa: F401
     from webapp.notifications.triggers import subscribe_listeners
+    from webapp.queue.live import subscribe_listeners as subscribe_queue_listeners
 
     # The notifications listen to the queue's and the appointments' events (the publishers
     # do not know them), so a change and its messages commit together.
     subscribe_listeners()
+    # The queue's screens hear of renamed patients and changed bookings the same way.
+    subscribe_queue_listeners()

@@ -33,6 +33,14 @@ class TicketEventHappened:
 
 
 @dataclass(frozen=True)
+class PatientChanged:
+    """A patient's record changed (``fields``: the names of the fields, never their values)."""
+
+    patient_id: int
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AppointmentChanged:
     """An appointment was ``booked``, ``rescheduled`` or ``cancelled``."""
 

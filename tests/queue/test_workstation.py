@@ -27,7 +27,7 @@ from webapp.extensions import db
 from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket
 from webapp.queue.moves import apply_move, call_next, check_in
-from webapp.queue.views.workstation import live_version, workstation_live
+from webapp.queue.views.workstation import workstation_live
 from webapp.session_guard import POLLED_ATTRIBUTE
 
 
@@ -390,23 +390,6 @@ def test_a_recall_made_elsewhere_changes_the_version(
     db.session.commit()
     changed = _live(as_clinician, version)
     assert changed.status_code == 200 and "recalled 1×" in page_text(changed)
-
-
-def test_the_version_covers_the_rooms_current_ticket() -> None:
-    class Point:
-        id = 7
-
-    class State:
-        version = "3-abc-2"
-
-    def ticket(status: str, recalls: int) -> Ticket:
-        return Ticket(id=5, status=status, recall_count=recalls)
-
-    seen = {
-        live_version(Point(), State(), current)  # type: ignore[arg-type]
-        for current in (None, ticket("called", 0), ticket("called", 1), ticket("in_service", 1))
-    }
-    assert len(seen) == 4
 
 
 def test_without_a_room_the_live_part_asks_for_one_and_does_not_poll(

@@ -17,6 +17,7 @@ from webapp.database import flush_or_conflict, get_by_id
 from webapp.departments.models import Department, ServicePoint
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
+from webapp.live import versions as live_versions
 
 CODE_PATTERN = re.compile(r"^[A-Z]{1,4}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -217,6 +218,8 @@ def create_department(
     )
     db.session.add(department)
     flush_or_conflict(f"The department code {code} is already in use.", "code")
+    live_versions.touch(department.id)
+    live_versions.touch_department_list()
     record_audit(
         "department.create",
         actor,
@@ -275,6 +278,9 @@ def update_department(
     if not changes:
         return department
     flush_or_conflict(f"The department code {code} is already in use.", "code")
+    # Its screens show its name and estimates; the boards of all departments list it.
+    live_versions.touch(department.id)
+    live_versions.touch_department_list()
     record_audit(
         "department.update",
         actor,
@@ -334,6 +340,7 @@ def add_service_point(department: Department, *, name: str, actor: User | None) 
     service_point = ServicePoint(department_id=department.id, name=cleaned, active=True)
     db.session.add(service_point)
     flush_or_conflict(message, "name")
+    live_versions.touch(department.id)  # estimates count the rooms
     record_audit(
         "service_point.create",
         actor,
@@ -377,6 +384,7 @@ def update_service_point(
     if not changes:
         return service_point
     flush_or_conflict(f"{department.name} already has a service point with that name.", "name")
+    live_versions.touch(department.id)  # the screens name the room; estimates count rooms
     record_audit(
         "service_point.update",
         actor,

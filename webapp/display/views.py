@@ -7,18 +7,20 @@ waiting — never a name, a date of birth or a phone number (DOMAIN.md, Privacy)
 The server renders the screen's live part once, with one partial
 (``display/_state.html``): the page includes it, and the poll serves it alone,
 with the one thing a browser must do itself besides drawing it — what to say
-for each call. The version (also the ETag) is a hash of that fragment; a poll
-whose If-None-Match still matches gets an empty 304, so an idle screen costs
-almost nothing.
+for each call. The version (also the ETag) is the department's queue-version
+stamp (webapp.live.versions): a poll whose If-None-Match still holds gets an
+empty 304 from one key lookup, with no queue query and no template. A changed
+state is rendered once per stamp and shared by every screen and server process
+(webapp.live.renders).
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -30,6 +32,8 @@ from webapp.departments.models import Department
 from webapp.departments.services import get_department_by_code, list_departments
 from webapp.domain_errors import NotFound
 from webapp.links import public_url_for
+from webapp.live import renders
+from webapp.live.versions import is_current, stamp_for, stamp_in
 from webapp.queue.state import Call, count_waiting, recent_calls
 
 # No url_prefix: the staff list lives at /displays, next to the screens at /display/<CODE>.
@@ -67,10 +71,21 @@ def display_state(department: Department) -> DisplayState:
     )
 
 
-def _render(state: DisplayState) -> tuple[str, str]:
-    """The live part of the screen, and its version."""
-    fragment = render_template(STATE_TEMPLATE, state=state)
-    return fragment, hashlib.sha256(fragment.encode()).hexdigest()[:20]
+def _payload(department: Department) -> str:
+    """The live part of the screen and what to say for each call, as JSON text (shared)."""
+    current = display_state(department)
+    return json.dumps(
+        {
+            "html": render_template(STATE_TEMPLATE, state=current),
+            "calls": [{"id": call.id, "say": call.announcement} for call in current.calls],
+        }
+    )
+
+
+def _shared_payload(department: Department) -> tuple[str, str]:
+    """The stamp (read first: the render is never older than it) and the shared payload."""
+    stamp = str(stamp_for([department.id]))
+    return stamp, renders.shared("display", stamp, lambda: _payload(department))
 
 
 def _iso(moment: datetime) -> str:
@@ -85,13 +100,13 @@ def _not_cached(response: Response) -> Response:
 
 @bp.get("/display/<code>")
 def show(code: str) -> Response:
-    state = display_state(_active_department(code))
-    fragment, version = _render(state)
+    department = _active_department(code)
+    version, payload = _shared_payload(department)
     now = utcnow()
     html = render_template(
         "display/show.html",
-        state=state,
-        fragment=Markup(fragment),  # noqa: S704 (our own template's output)
+        department=department,
+        fragment=Markup(json.loads(payload)["html"]),  # noqa: S704 (our own template's output)
         version=version,
         now=now,
         now_iso=_iso(now),
@@ -102,20 +117,21 @@ def show(code: str) -> Response:
 
 @bp.get("/display/<code>/state.json")
 def state(code: str) -> Response:
-    """The rendered fragment and what to say for each call in it; 304 while unchanged."""
-    current = display_state(_active_department(code))
-    fragment, version = _render(current)
-    if request.if_none_match.contains(version):
+    """The rendered fragment and what to say for each call in it; 304 while unchanged.
+
+    The unchanged answer reads only the versions: a stamp that still holds means the screen
+    shows this department's current state (a stamp naming another department only tells its
+    sender it is current, which reveals nothing and costs the sender its updates).
+    """
+    shown = stamp_in(request.if_none_match)
+    if shown is not None and is_current(shown):
         response = Response(status=304)
-    else:
-        response = jsonify(
-            {
-                "version": version,
-                "html": fragment,
-                "calls": [{"id": call.id, "say": call.announcement} for call in current.calls],
-                "now": _iso(utcnow()),
-            }
-        )
+        response.set_etag(str(shown))
+        return _not_cached(response)
+    version, payload = _shared_payload(_active_department(code))
+    # The shared payload, with this answer's version and clock spliced in (no re-encoding).
+    head = json.dumps({"version": version, "now": _iso(utcnow())})
+    response = Response(head[:-1] + ", " + payload[1:], mimetype="application/json")
     response.set_etag(version)
     return _not_cached(response)
 

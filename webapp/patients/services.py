@@ -22,6 +22,7 @@ from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import flush_or_conflict, get_by_id
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
+from webapp.domain_events import PatientChanged, publish
 from webapp.extensions import db
 from webapp.patients.display import mrn_label
 from webapp.patients.models import SEXES, Patient
@@ -320,6 +321,8 @@ def update_patient(
     if not changed:
         return patient
     flush_or_conflict("That MRN belongs to another patient.", "mrn")
+    # The boards show the patient's name: their queues must know.
+    publish(PatientChanged(patient.id, tuple(sorted(changed))))
     record_audit(
         "patient.update",
         actor,

@@ -29,6 +29,7 @@ from webapp.departments.models import Department, ServicePoint
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.domain_events import TicketEventHappened, publish
 from webapp.extensions import db
+from webapp.live import versions as live_versions
 from webapp.patients.models import Patient
 from webapp.queue.models import ACTIVE_STATUSES, PRIORITIES, QueueEvent, Ticket, TicketSequence
 from webapp.queue.rules import (
@@ -83,6 +84,8 @@ def _record(
         reason=(reason or "").strip() or None,
     )
     db.session.add(event)
+    # Every screen showing this department's queue learns of the change by its version.
+    live_versions.touch(ticket.department_id)
     # Listeners (notifications) write their rows in this same transaction.
     publish(
         TicketEventHappened(
@@ -158,6 +161,7 @@ def take_service_point(point: ServicePoint, actor: User | None) -> None:
     if point.clinician_id != actor.id:
         point.clinician_id = actor.id
         point.signed_in_at = utcnow()
+        live_versions.touch(point.department_id)
     flush_or_conflict(
         f"{actor.full_name} is being signed in at another room right now; try again.",
         "service_point_id",

@@ -238,14 +238,18 @@ def position_of(ticket: Ticket) -> WaitingTicket | None:
     return queue_state(ticket.department_id).positions.get(ticket.id)
 
 
-def latest_ticket_for_token(token: str) -> Ticket:
-    """The newest ticket of a transfer chain, for the patient's ticket page."""
-    ticket = db.session.scalar(
+def latest_ticket_for_token(token: str, *, fresh: bool = False) -> Ticket:
+    """The newest ticket of a transfer chain, for the patient's ticket page; ``fresh`` reads
+    it again even if this session already holds it."""
+    query = (
         select(Ticket)
         .where(Ticket.status_token == token)
         .order_by(Ticket.checked_in_at.desc(), Ticket.id.desc())
         .limit(1)
     )
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    ticket = db.session.scalar(query)
     if ticket is None:
         raise NotFound("No such ticket.")
     return ticket

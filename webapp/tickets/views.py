@@ -11,9 +11,11 @@ it back (DELETE), as JSON, for the page's "Notify me on this phone" button.
 
 from __future__ import annotations
 
-import hashlib
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import segno
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -25,6 +27,8 @@ from webapp.auth.permissions import role_required
 from webapp.domain_errors import DomainError, NotFound, ValidationFailed
 from webapp.extensions import csrf, limiter
 from webapp.links import public_url_for
+from webapp.live import renders
+from webapp.live.versions import is_current, stamp_for, stamp_in
 from webapp.notifications.push import (
     push_enabled,
     subscribe_push,
@@ -38,9 +42,11 @@ from webapp.queue.state import (
     get_ticket,
     latest_ticket_for_token,
     position_of,
+    queue_state,
 )
 
 bp = Blueprint("tickets", __name__)
+T = TypeVar("T")
 
 # Tokens are secrets.token_urlsafe(24) (32 characters); anything else cannot be one.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -86,10 +92,67 @@ class TicketView:
         return f"{self.ticket.number} · {self.status_label}"
 
 
-def _view_for_token(token: str) -> TicketView:
+def _checked_token(token: str) -> str:
     if not TOKEN_PATTERN.match(token):
         raise NotFound("No such ticket.")
-    ticket = latest_ticket_for_token(token)
+    return token
+
+
+class _ChainMoved(Exception):
+    """The ticket chain moved to another department while its page was being made."""
+
+    def __init__(self, department_id: int) -> None:
+        super().__init__(department_id)
+        self.department_id = department_id
+
+
+def _places(department_id: int, stamp: str) -> dict[int, list[int]]:
+    """Every waiting ticket's place in the department, computed once per stamp and shared by
+    every patient's page (one queue read per change, not one per phone)."""
+    text = renders.shared(
+        "places",
+        stamp,
+        lambda: json.dumps(
+            {
+                str(entry.ticket.id): [entry.position, entry.estimated_wait_minutes]
+                for entry in queue_state(department_id).waiting
+            }
+        ),
+    )
+    return {int(key): value for key, value in json.loads(text).items()}
+
+
+def _view_under(token: str, department_id: int, stamp: str) -> TicketView:
+    """The page's view, read after ``stamp`` (so never older than it), for a chain still in
+    ``department_id``; _ChainMoved if it has left it since."""
+    ticket = latest_ticket_for_token(token, fresh=True)
+    if ticket.department_id != department_id:
+        raise _ChainMoved(ticket.department_id)
+    place = None
+    if ticket.status == "waiting":
+        numbers = _places(department_id, stamp).get(ticket.id)
+        if numbers is not None:
+            place = WaitingTicket(ticket, numbers[0], numbers[1])
+    return TicketView(ticket=ticket, place=place)
+
+
+def _stamped(token: str, make: Callable[[str, int, str], T]) -> tuple[str | None, T]:
+    """``make(token, department, stamp)`` under the stamp of the chain's department, read
+    first. A chain transferred meanwhile is followed to its new department (its stamp read
+    again first); one moving faster than that is answered unstamped, so the next poll asks
+    again."""
+    department_id = latest_ticket_for_token(token).department_id
+    for _attempt in range(3):
+        stamp = str(stamp_for([department_id]))
+        try:
+            return stamp, make(token, department_id, stamp)
+        except _ChainMoved as moved:
+            department_id = moved.department_id
+    return None, make(token, latest_ticket_for_token(token, fresh=True).department_id, "")
+
+
+def _view_for_token(token: str) -> TicketView:
+    ticket = latest_ticket_for_token(_checked_token(token))
     return TicketView(ticket=ticket, place=position_of(ticket))
 
 
@@ -100,19 +163,28 @@ def _private(response: Response) -> Response:
     return response
 
 
-def _version(html: str) -> str:
-    return hashlib.sha256(html.encode()).hexdigest()[:20]
+def _fragment(token: str, department_id: int, stamp: str) -> str:
+    """The status fragment, rendered once per (ticket chain, stamp) and shared."""
+
+    def render() -> str:
+        return render_template(
+            "tickets/_status.html", view=_view_under(token, department_id, stamp)
+        )
+
+    if not stamp:
+        return render()
+    return renders.shared("ticket", f"{token}:{stamp}", render)
 
 
 @bp.get("/t/<token>")
 def status(token: str) -> Response:
-    view = _view_for_token(token)
+    version, view = _stamped(_checked_token(token), _view_under)
     fragment = render_template("tickets/_status.html", view=view)
     html = render_template(
         "tickets/status.html",
         view=view,
         fragment=Markup(fragment),  # noqa: S704 (our own template's output)
-        version=_version(fragment),
+        version=version or "",
         poll_url=url_for("tickets.poll", token=token),
         # The "Notify me" button: only with VAPID keys, and only while the ticket can change.
         push_key=None if view.is_final else vapid_public_key(current_app.config),
@@ -123,15 +195,22 @@ def status(token: str) -> Response:
 
 @bp.get("/t/<token>/status")
 def poll(token: str) -> Response:
-    """The status fragment of the ticket page; 304 while it has not changed."""
-    view = _view_for_token(token)
-    fragment = render_template("tickets/_status.html", view=view)
-    version = _version(fragment)
-    if request.if_none_match.contains(version):
+    """The status fragment of the ticket page; 304 while it has not changed.
+
+    The version is the stamp of the department the ticket chain is in: every change to the
+    chain (a move, a transfer out) is a change to that department, so a stamp that still
+    holds answers 304 from one key lookup, without reading the ticket.
+    """
+    _checked_token(token)
+    shown = stamp_in(request.if_none_match)
+    if shown is not None and is_current(shown):
         response = Response(status=304)
-    else:
-        response = current_app.make_response(fragment)
-    response.set_etag(version)
+        response.set_etag(str(shown))
+        return _private(response)
+    version, fragment = _stamped(token, _fragment)
+    response = current_app.make_response(fragment)
+    if version is not None:
+        response.set_etag(version)
     return _private(response)
 
 

@@ -3,8 +3,11 @@ row menus, whose moves come from the rule book."""
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -14,9 +17,12 @@ from webapp.appointments.services import appointments_query
 from webapp.auth.permissions import role_required
 from webapp.auth.roles import FRONT_DESK, STAFF
 from webapp.database import utcnow
+from webapp.departments.models import Department
 from webapp.departments.services import get_department, list_departments
 from webapp.domain_errors import DomainError
 from webapp.extensions import db
+from webapp.live import renders
+from webapp.live.versions import is_current, parse_stamp, stamp_for
 from webapp.patients.services import search_patients
 from webapp.queue.forms import AppointmentCheckInForm, CheckInForm, MoveForm
 from webapp.queue.history import ticket_history
@@ -30,7 +36,7 @@ from webapp.queue.rules import (
     Move,
     moves_for,
 )
-from webapp.queue.state import QueueState, queue_state
+from webapp.queue.state import queue_state
 from webapp.queue.views import View, bp, flash_form_errors, refused
 from webapp.session_guard import polled
 
@@ -59,20 +65,27 @@ def row_moves(ticket: Ticket) -> list[Move]:
     return moves_for(ticket.status, current_user.role, among=BOARD_MOVES)
 
 
-def board_version(states: list[QueueState]) -> str:
-    return "|".join(state.version for state in states)
+# Stand-ins in a shared render of the rows for what differs per answer: the viewer's CSRF
+# token and the server's clock (which waited.js counts the minutes on from).
+CSRF_STAND_IN = "@@csrf-token@@"
+NOW_ATTRIBUTE = re.compile(r'data-now="[^"]*"')
+
+
+def _shown_departments(department_id: int | None) -> list[Department]:
+    if department_id is not None:
+        return [get_department(department_id)]
+    return list_departments(active_only=True)
 
 
 def _board_context(department_id: int | None) -> dict[str, object]:
-    if department_id is not None:
-        departments = [get_department(department_id)]
-    else:
-        departments = list_departments(active_only=True)
+    departments = _shown_departments(department_id)
+    # The stamp first: the queues read after it are never older than it says.
+    version = str(stamp_for(department.id for department in departments))
     states = [queue_state(department.id) for department in departments]
     return {
         "states": states,
         "department_id": department_id,
-        "version": board_version(states),
+        "version": version,
         "all_departments": list_departments(active_only=True),
         "can_check_in": current_user.role in FRONT_DESK,
         "row_moves": row_moves,
@@ -105,11 +118,30 @@ def board() -> View:
 @role_required(*STAFF)
 @polled
 def board_partial() -> View:
-    """The rows of the board; 204 (htmx swaps nothing) while nothing changed."""
-    context = _board_context(_department_filter())
-    if request.args.get("version") == context["version"]:
+    """The rows of the board; 204 (htmx swaps nothing) while nothing changed.
+
+    "Nothing changed" is answered from the queue versions alone (one key lookup). Changed
+    rows are rendered once per (role, filter, stamp) and shared by every board and server
+    process; this answer's CSRF token and clock are put in afterwards.
+    """
+    if is_current(parse_stamp(request.args.get("version"))):
         return "", 204
-    return render_template("queue/_board_rows.html", **context)
+    department_id = _department_filter()
+    departments = _shown_departments(department_id)
+    stamp = str(stamp_for(department.id for department in departments))
+
+    def render() -> str:
+        context = _board_context(department_id)
+        context["version"] = stamp  # read before these queues, so never newer than them
+        return render_template(
+            "queue/_board_rows.html", csrf_token=lambda: CSRF_STAND_IN, **context
+        )
+
+    rows = renders.shared("board", f"{current_user.role}:{department_id or 'all'}:{stamp}", render)
+    now = utcnow().isoformat(timespec="seconds")
+    return NOW_ATTRIBUTE.sub(f'data-now="{now}"', rows, count=1).replace(
+        CSRF_STAND_IN, generate_csrf()
+    )
 
 
 @bp.route("/queue/patient-search")

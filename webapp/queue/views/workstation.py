@@ -16,6 +16,7 @@ from webapp.departments.models import Department, ServicePoint
 from webapp.departments.services import list_departments
 from webapp.domain_errors import DomainError
 from webapp.extensions import db
+from webapp.live.versions import is_current, parse_stamp, stamp_for
 from webapp.queue.forms import (
     ServicePointChoiceForm,
     WorkstationActionForm,
@@ -24,7 +25,7 @@ from webapp.queue.forms import (
 from webapp.queue.models import Ticket
 from webapp.queue.moves import apply_move, call_next, sign_in_at_service_point
 from webapp.queue.rules import MOVES, role_refusal, status_refusal
-from webapp.queue.state import QueueState, queue_state, serving_ticket
+from webapp.queue.state import queue_state, serving_ticket
 from webapp.queue.views import View, bp, flash_form_errors, refused
 from webapp.session_guard import polled
 
@@ -106,16 +107,25 @@ def buttons_for(current: Ticket | None) -> list[Button]:
     return [_button_state(button, current) for button in BUTTONS]
 
 
-def live_version(
-    point: ServicePoint | None, state: QueueState | None, current: Ticket | None
-) -> str:
-    """Changes whenever anything the live part shows changes: the department's queue (new
-    arrivals, anyone's move) and the room's current ticket (a change made elsewhere, such as a
-    recall from the board, included)."""
-    if point is None or state is None:
-        return "no-room"
-    room = f"{current.id}:{current.status}:{current.recall_count}" if current else "free"
-    return f"{point.id}|{state.version}|{room}"
+NO_ROOM = "no-room"
+
+
+def live_version(point: ServicePoint | None) -> str:
+    """Changes whenever anything the live part shows changes: the room, and the stamp of its
+    department's queue — every move there (the room's own patient's included, a recall from
+    the board too) and a clinician signing in at one of its rooms changes it. Read before
+    the queue it labels."""
+    if point is None:
+        return NO_ROOM
+    return f"p{point.id}:{stamp_for([point.department_id])}"
+
+
+def live_version_holds(version: str | None) -> bool:
+    """Whether the live part showing ``version`` is still current, from the session and the
+    queue versions alone (no room or queue query)."""
+    room, _, stamp = (version or "").partition(":")
+    chosen = session.get(SESSION_POINT)
+    return isinstance(chosen, int) and room == f"p{chosen}" and is_current(parse_stamp(stamp))
 
 
 def _live_context(point: ServicePoint | None, departments: list[Department]) -> dict[str, object]:
@@ -128,9 +138,10 @@ def _live_context(point: ServicePoint | None, departments: list[Department]) -> 
         "waiting_count": 0,
         "buttons": buttons_for(None),
         "now": utcnow(),
-        "version": live_version(None, None, None),
+        "version": live_version(None),
     }
     if point is not None:
+        version = live_version(point)
         state = queue_state(point.department_id)
         eligible = [
             entry for entry in state.waiting if entry.ticket.service_point_id in (None, point.id)
@@ -141,7 +152,7 @@ def _live_context(point: ServicePoint | None, departments: list[Department]) -> 
             next_up=eligible[:NEXT_IN_LINE],
             waiting_count=len(eligible),
             buttons=buttons_for(current),
-            version=live_version(point, state, current),
+            version=version,
         )
     return context
 
@@ -166,10 +177,11 @@ def workstation() -> View:
 @role_required(*CLINICAL)
 @polled
 def workstation_live() -> View:
-    """The live part of the workstation; 204 (htmx swaps nothing) while nothing changed."""
-    context = _live_context(_chosen_point(), list_departments(active_only=True))
-    if request.args.get("version") == context["version"]:
+    """The live part of the workstation; 204 (htmx swaps nothing) while nothing changed,
+    answered from the session and the queue versions alone."""
+    if live_version_holds(request.args.get("version")):
         return "", 204
+    context = _live_context(_chosen_point(), list_departments(active_only=True))
     return render_template("queue/_workstation_live.html", **context)
 
 
