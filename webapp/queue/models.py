@@ -98,6 +98,10 @@ class Ticket(db.Model):  # type: ignore[name-defined]
         Index("ix_tickets_status_token", "status_token"),
         Index("ix_tickets_patient", "patient_id"),
         Index("ix_tickets_department_day", "department_id", "service_day"),
+        # The foreign keys' other ends: deleting an appointment or a ticket checks them, and
+        # without these PostgreSQL scans every ticket to do it (found by make bench).
+        Index("ix_tickets_appointment", "appointment_id"),
+        Index("ix_tickets_transferred_from", "transferred_from_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
