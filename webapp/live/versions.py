@@ -41,11 +41,11 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "hq:live:version:"
 KEY_SECONDS = 15
-# Sets the key to the given version only when that is newer than what the key holds (two
-# commits may copy their versions to Redis in the other order), and refreshes its expiry.
+# Sets the key to the given version when it is missing or holds an older one (two commits may
+# copy their versions to Redis in the other order); 0, "never changed", is stored too.
 _SET_IF_NEWER = """
-local known = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > known then
+local known = redis.call('GET', KEYS[1])
+if (not known) or tonumber(ARGV[1]) > tonumber(known) then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
 return 1
