@@ -18,8 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, update
 
-from tests.conftest import make_app, running_app, sign_in
+from tests.conftest import make_app, reset_postgres_schema, running_app, sign_in
 from tests.factories import DepartmentFactory, PatientFactory, ServicePointFactory, UserFactory
+from webapp.departments.models import Department
 from webapp.extensions import db
 from webapp.live import renders
 from webapp.queue.models import Ticket
@@ -305,6 +306,59 @@ def test_two_apps_on_one_redis_render_once_between_them(redis_url: str) -> None:
     with make_app(REDIS_URL=redis_url).app_context():
         assert renders.shared("display", "20261201.1-1.5", render) == "<p>the state</p>"
     assert made == ["rendered"]
+
+
+@pytest.fixture
+def two_servers(postgres_url: str, redis_url: str) -> Iterator[tuple[Flask, Flask]]:
+    """Two app instances (two server processes, as far as renders go) on one PostgreSQL
+    database and one Redis, with department GM and two patients waiting."""
+    from flask_migrate import upgrade
+
+    reset_postgres_schema(postgres_url)
+    redis.Redis.from_url(redis_url).flushdb()
+    config = {"SQLALCHEMY_DATABASE_URI": postgres_url, "REDIS_URL": redis_url}
+    servers = (make_app(**config), make_app(**config))
+    with servers[0].app_context():
+        upgrade()
+        _department("GM", 2)
+        db.session.remove()
+    yield servers
+    for server in servers:
+        with server.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_servers_on_one_redis_render_a_change_once_between_them(
+    two_servers: tuple[Flask, Flask],
+) -> None:
+    clients = [server.test_client() for server in two_servers]
+    stale = clients[0].get("/display/GM/state.json").headers["ETag"]
+    with two_servers[1].app_context():
+        department_id = db.session.scalar(db.select(Department.id).where(Department.code == "GM"))
+        assert department_id is not None
+        _check_in(department_id, 1)
+        db.session.remove()
+
+    before = renders_made_now()
+    answers = [
+        client.get("/display/GM/state.json", headers={"If-None-Match": stale})
+        for _ in range(20)
+        for client in clients
+    ]
+    assert renders_made_now() - before == 1
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.headers["ETag"] for answer in answers}) == 1
+    assert all(
+        answer.json is not None and 'waiting-count">3<' in answer.json["html"] for answer in answers
+    )
+    # And each server answers the new stamp with a 304 from Redis alone.
+    fresh = answers[0].headers["ETag"]
+    for client in clients:
+        assert (
+            client.get("/display/GM/state.json", headers={"If-None-Match": fresh}).status_code
+            == 304
+        )
 
 
 # ------------------------------------------------------------------ Redis down
