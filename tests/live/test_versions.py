@@ -211,13 +211,6 @@ def test_a_clinician_signing_in_at_a_room_bumps_its_department(
     assert_bumps(lambda: sign_in_at_service_point(room.id, clinician), [], [gm.id, lab.id])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="take_service_point signs the clinician out of their old room (a bulk UPDATE) but "
-    "touches only the new room's department: the old department's estimates (which count "
-    "rooms with someone signed in) change while its version does not, so its ticket pages "
-    "and boards keep answering 304/204 with the old estimates",
-)
 def test_a_clinician_moving_to_another_departments_room_bumps_both(
     gm: Department, lab: Department, room: ServicePoint
 ) -> None:

@@ -150,11 +150,14 @@ def take_service_point(point: ServicePoint, actor: User | None) -> None:
     if actor is None or actor.role != "clinician":
         return
     _lock_clinician(actor)
-    db.session.execute(
-        ServicePoint.__table__.update()
-        .where(ServicePoint.clinician_id == actor.id, ServicePoint.id != point.id)
-        .values(clinician_id=None, signed_in_at=None)
+    left = ServicePoint.__table__.update().where(
+        ServicePoint.clinician_id == actor.id, ServicePoint.id != point.id
     )
+    # The rooms left behind count no more in their departments' estimates.
+    left_departments = db.session.scalars(
+        left.values(clinician_id=None, signed_in_at=None).returning(ServicePoint.department_id)
+    ).all()
+    live_versions.touch(*left_departments)
     # Re-read who sits here now: the room was loaded before the lock, and another room
     # calling for this clinician may since have signed them out of it.
     db.session.refresh(point, ["clinician_id", "signed_in_at"])
