@@ -181,9 +181,19 @@ def _security_headers(response: Response) -> Response:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     # Staff pages and API answers carry patient data: never let a shared browser or
     # proxy keep a copy. (The API never looks at the session cookie.)
-    if "Cache-Control" not in headers and (_is_api() or current_user.is_authenticated):
+    if "Cache-Control" not in headers and (_is_api() or _signed_in()):
         headers["Cache-Control"] = "no-store"
     return response
+
+
+def _signed_in() -> bool:
+    """Whether a staff member is signed in, without reading the user again when this request
+    already loaded them: the commit before this hook expired the row, and ``is_authenticated``
+    reads its ``active`` column (a query on every staff poll, for nothing)."""
+    loaded = g.get("_login_user")
+    if loaded is not None:
+        return not loaded.is_anonymous
+    return bool(current_user.is_authenticated)
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):

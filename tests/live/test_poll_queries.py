@@ -139,6 +139,8 @@ def test_an_unchanged_board_poll_costs_the_session_check_and_the_versions(
     as_receptionist: FlaskClient, gm: tuple[int, int], version_reads: int
 ) -> None:
     session_check = _session_check_cost(as_receptionist, "/workstation/live")
+    # One read of the session row with its user; the user is not read again after commit.
+    assert session_check == 1
     version = _version_in(as_receptionist.get("/queue/board-partial").get_data(as_text=True))
 
     for filter_ in ({}, {"department_id": gm[0]}):
