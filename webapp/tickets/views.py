@@ -151,11 +151,6 @@ def _stamped(token: str, make: Callable[[str, int, str], T]) -> tuple[str | None
     return None, make(token, latest_ticket_for_token(token, fresh=True).department_id, "")
 
 
-def _view_for_token(token: str) -> TicketView:
-    ticket = latest_ticket_for_token(_checked_token(token))
-    return TicketView(ticket=ticket, place=position_of(ticket))
-
-
 def _private(response: Response) -> Response:
     # The address is the key to the ticket: never keep a copy, never let a search engine index it.
     response.headers["Cache-Control"] = "no-store"

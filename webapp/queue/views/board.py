@@ -77,10 +77,21 @@ def _shown_departments(department_id: int | None) -> list[Department]:
     return list_departments(active_only=True)
 
 
-def _board_context(department_id: int | None) -> dict[str, object]:
-    departments = _shown_departments(department_id)
-    # The stamp first: the queues read after it are never older than it says.
-    version = str(stamp_for(department.id for department in departments))
+def _stamp(departments: list[Department]) -> str:
+    return str(stamp_for(department.id for department in departments))
+
+
+def _board_context(
+    department_id: int | None,
+    departments: list[Department] | None = None,
+    version: str | None = None,
+) -> dict[str, object]:
+    """What the rows show. ``version`` (the stamp) is read before the queues unless given,
+    and when given it was read before this call: the queues are never older than it says."""
+    if departments is None:
+        departments = _shown_departments(department_id)
+    if version is None:
+        version = _stamp(departments)
     states = [queue_state(department.id) for department in departments]
     return {
         "states": states,
@@ -128,11 +139,10 @@ def board_partial() -> View:
         return "", 204
     department_id = _department_filter()
     departments = _shown_departments(department_id)
-    stamp = str(stamp_for(department.id for department in departments))
+    stamp = _stamp(departments)
 
     def render() -> str:
-        context = _board_context(department_id)
-        context["version"] = stamp  # read before these queues, so never newer than them
+        context = _board_context(department_id, departments, stamp)
         return render_template(
             "queue/_board_rows.html", csrf_token=lambda: CSRF_STAND_IN, **context
         )
