@@ -27,7 +27,7 @@ from typing import Any
 from flask import current_app
 from redis.exceptions import RedisError as _RedisError
 
-from webapp.live.versions import _redis
+from webapp.live.versions import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def shared(kind: str, key: str, render: Callable[[], str]) -> str:
     """The render of ``kind`` for ``key`` (which must contain the version stamp), made by
     ``render`` only if no process has made it yet."""
     full_key = f"{KEY_PREFIX}{kind}:{key}"
-    client = _redis()
+    client = redis_client()
     if client is None:
         return _shared_here(kind, full_key, render)
     value = _redis_get(client, full_key)

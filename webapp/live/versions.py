@@ -113,7 +113,7 @@ def bump(department_ids: Iterable[int]) -> dict[int, int]:
 # ------------------------------------------------------------------ reading
 
 
-def _redis() -> Any | None:
+def redis_client() -> Any | None:
     """The app's Redis client for versions and shared renders, or None without REDIS_URL."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("REDIS_URL"):
@@ -130,7 +130,7 @@ def _redis() -> Any | None:
 
 
 def _publish(versions: dict[int, int]) -> None:
-    client = _redis()
+    client = redis_client()
     if client is None or not versions:
         return
     try:
@@ -149,7 +149,7 @@ def current(department_ids: Iterable[int]) -> dict[int, int]:
     """The current versions of ``department_ids`` (0 for one never changed): one Redis MGET
     when every key is there, else one query, whose answers are copied back to Redis."""
     ids = sorted(set(department_ids))
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
             values = client.mget([KEY_PREFIX + str(i) for i in ids])
