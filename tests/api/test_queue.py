@@ -40,6 +40,8 @@ TICKET_FIELDS = {
     "clinician_id",
     "position",
     "estimated_wait_minutes",
+    "target_minutes",
+    "target_state",
     "late",
     "checked_in_at",
     "called_at",

@@ -1,9 +1,12 @@
 """Departments and their service points.
 
-POST /departments, GET /departments, POST /departments/{id}/service-points.
+POST /departments, GET /departments, PATCH /departments/{id},
+POST /departments/{id}/service-points.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Response, jsonify
 
@@ -12,6 +15,7 @@ from webapp.api.schemas.departments import (
     DepartmentCreateBody,
     DepartmentList,
     DepartmentOut,
+    DepartmentPatchBody,
     DepartmentPath,
     ServicePointCreateBody,
     ServicePointOut,
@@ -19,12 +23,19 @@ from webapp.api.schemas.departments import (
 from webapp.auth.models import ROLES
 from webapp.departments import services as departments
 from webapp.departments.models import Department
+from webapp.departments.targets import wait_targets_of
 
 bp = api_blueprint("departments", "/departments", "Departments and their rooms or counters")
 
 
 def _department_json(department: Department) -> dict[str, object]:
-    return DepartmentOut.model_validate(department).model_dump(mode="json")
+    answer = DepartmentOut.model_validate(
+        {
+            **{field: getattr(department, field) for field in DepartmentOut.model_fields},
+            "wait_targets": wait_targets_of(department),
+        }
+    )
+    return answer.model_dump(mode="json")
 
 
 @bp.post("", summary="Create a department", responses={201: DepartmentOut, **CONFLICT})
@@ -49,6 +60,30 @@ def create_department(body: DepartmentCreateBody) -> tuple[Response, int]:
 @allow(bp, *ROLES)
 def list_departments() -> Response:
     return jsonify([_department_json(department) for department in departments.list_departments()])
+
+
+@bp.patch(
+    "/<int:id>",
+    summary="Change a department's settings; only the fields sent change",
+    description="Edits the name, walk-ins, default service minutes, opening hours (null: open "
+    "at all hours) and service targets (`wait_targets`: minutes 0–1440 per priority; "
+    "priorities not sent keep their value). 422 names the field that is wrong; the code "
+    "cannot be changed here.",
+    responses={200: DepartmentOut, **NOT_FOUND},
+)
+@allow(bp, "admin")
+def update_department(path: DepartmentPath, body: DepartmentPatchBody) -> Response:
+    department = departments.get_department(path.id)
+    sent = body.model_fields_set
+    changes: dict[str, Any] = {
+        field: getattr(body, field)
+        for field in ("name", "accepts_walk_ins", "default_service_minutes", "opening_hours")
+        if field in sent
+    }
+    if body.wait_targets is not None:
+        changes["wait_targets"] = body.wait_targets.model_dump(exclude_unset=True)
+    departments.update_department(department, actor=api_user(), **changes)
+    return jsonify(_department_json(department))
 
 
 @bp.post(

@@ -62,6 +62,8 @@ def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True
             "clinician_id": ticket.clinician_id,
             "position": place.position if place else None,
             "estimated_wait_minutes": place.estimated_wait_minutes if place else None,
+            "target_minutes": place.target.minutes if place and place.target else None,
+            "target_state": place.target.state if place and place.target else None,
             "late": place.late if place else state.is_late(ticket),
             "checked_in_at": ticket.checked_in_at,
             "called_at": ticket.called_at,

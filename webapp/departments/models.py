@@ -28,6 +28,9 @@ class Department(db.Model):  # type: ignore[name-defined]
     # None means open at all hours. Opening hours restrict booking, never check-in.
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     accepts_walk_ins: Mapped[bool] = mapped_column(default=True)
+    # {"emergency": 0, "urgent": 15, "priority": 30, "routine": 60}: minutes a patient of each
+    # priority may wait before being called (webapp.departments.targets). None: the defaults.
+    wait_targets: Mapped[dict[str, int] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

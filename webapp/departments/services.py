@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import flush_or_conflict, get_by_id
 from webapp.departments.models import Department, ServicePoint
+from webapp.departments.targets import normalise_wait_targets, wait_targets_of
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.live import versions as live_versions
@@ -234,6 +235,15 @@ def create_department(
 _UNSET: Any = object()
 
 
+def _collect(errors: dict[str, str], normalise: Callable[[Any], Any], value: Any) -> Any:
+    """``normalise(value)``, or None with its field errors added to ``errors``."""
+    try:
+        return normalise(value)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        return None
+
+
 def update_department(
     department: Department,
     *,
@@ -244,17 +254,22 @@ def update_department(
     opening_hours: Any = _UNSET,
     accepts_walk_ins: bool | None = None,
     active: bool | None = None,
+    wait_targets: Mapping[str, Any] | None = None,
 ) -> Department:
-    """Change a department; only the arguments given are changed (``opening_hours=None`` clears)."""
+    """Change a department; only the arguments given are changed (``opening_hours=None`` clears).
+
+    ``wait_targets`` may name only some priorities: the others keep their value.
+    """
     errors = _validate_department(
         code=code, name=name, default_service_minutes=default_service_minutes
     )
     hours = _UNSET
     if opening_hours is not _UNSET:
-        try:
-            hours = normalise_opening_hours(opening_hours)
-        except ValidationFailed as failure:
-            errors.update(failure.errors)
+        hours = _collect(errors, normalise_opening_hours, opening_hours)
+    targets: dict[str, int] | None = None
+    if wait_targets is not None:
+        cleaned = _collect(errors, normalise_wait_targets, wait_targets)
+        targets = {**wait_targets_of(department), **(cleaned or {})}
     if errors:
         raise ValidationFailed(errors)
     if code is not None and code != department.code and _code_taken(code, department.id):
@@ -275,10 +290,14 @@ def update_department(
     if hours is not _UNSET and hours != department.opening_hours:
         changes["opening_hours"] = [department.opening_hours, hours]
         department.opening_hours = hours
+    if targets is not None and targets != wait_targets_of(department):
+        changes["wait_targets"] = [wait_targets_of(department), targets]
+        department.wait_targets = targets
     if not changes:
         return department
     flush_or_conflict(f"The department code {code} is already in use.", "code")
-    # Its screens show its name and estimates; the boards of all departments list it.
+    # Its screens show its name, estimates and target states; the boards of all departments
+    # list it.
     live_versions.touch(department.id)
     live_versions.touch_department_list()
     record_audit(

@@ -23,6 +23,7 @@ from webapp.departments.models import Department, ServicePoint
 from webapp.domain_errors import NotFound
 from webapp.extensions import db
 from webapp.queue.models import ACTIVE_STATUSES, PRIORITIES, QueueEvent, Ticket
+from webapp.queue.targets import TargetStatus, target_status
 
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
 # A service point counts as serving for the estimate when someone is signed in at
@@ -153,6 +154,9 @@ class WaitingTicket:
     position: int  # 1-based
     estimated_wait_minutes: int
     late: bool = False  # checked in after the appointment's grace period (see is_late)
+    # Against the department's service target at the moment the state was read: screens that
+    # show it later turn it on from at_risk_at / breached_at (webapp.queue.targets).
+    target: TargetStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -204,8 +208,15 @@ def queue_state(department_id: int) -> QueueState:
     typical = typical_visit_minutes(department, clock.service_day())
     points = active_service_points(department)
     waiting = [ticket for ticket in tickets if ticket.status == "waiting"]
+    now = utcnow()
     entries = [
-        WaitingTicket(ticket, index + 1, estimate_minutes(index, typical, points), is_late(ticket))
+        WaitingTicket(
+            ticket,
+            index + 1,
+            estimate_minutes(index, typical, points),
+            is_late(ticket),
+            target_status(ticket, department, now),
+        )
         for index, ticket in enumerate(waiting)
     ]
     by_call = sorted(
@@ -217,7 +228,7 @@ def queue_state(department_id: int) -> QueueState:
         waiting=entries,
         called=by_call,
         in_service=[ticket for ticket in tickets if ticket.status == "in_service"],
-        generated_at=utcnow(),
+        generated_at=now,
         typical_visit_minutes=typical,
         active_service_points=points,
         positions={entry.ticket.id: entry for entry in entries},

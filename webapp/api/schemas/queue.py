@@ -35,6 +35,14 @@ class TicketOut(BaseModel):
     clinician_id: int | None
     position: int | None = Field(description="1-based place among waiting tickets; null otherwise")
     estimated_wait_minutes: int | None = Field(description="null when not waiting")
+    target_minutes: int | None = Field(
+        description="While waiting: the department's service target for this priority "
+        "(minutes from check-in to call); null otherwise"
+    )
+    target_state: Literal["ok", "at_risk", "breached"] | None = Field(
+        description="While waiting: ok, at_risk (waited 80 % of the target) or breached (past "
+        "it), read from the clock at this answer; null otherwise"
+    )
     late: bool = Field(
         description="The patient checked in later than the grace period after their "
         "appointment's start, so queues from check-in (never true for a walk-in)"
