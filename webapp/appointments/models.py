@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
@@ -29,6 +29,15 @@ class Appointment(db.Model):  # type: ignore[name-defined]
         Index("ix_appointments_clinician_starts", "clinician_id", "starts_at"),
         Index("ix_appointments_patient_starts", "patient_id", "starts_at"),
         Index("ix_appointments_department_starts", "department_id", "starts_at"),
+        # The kiosk booking reference is unique among open (booked) appointments; a closed
+        # one's reference may come round again.
+        Index(
+            "uq_appointments_open_reference",
+            "reference",
+            unique=True,
+            postgresql_where=text("status = 'booked'"),
+            sqlite_where=text("status = 'booked'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +50,9 @@ class Appointment(db.Model):  # type: ignore[name-defined]
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default="booked")
+    # 6 characters without I, O, 0 or 1 (webapp.appointments.references): on the booking SMS
+    # and slip, typed or scanned at the kiosk.
+    reference: Mapped[str | None] = mapped_column(String(6))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
