@@ -411,6 +411,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "QUEUE_SKIP_PLACES": _positive_int(env, "QUEUE_SKIP_PLACES", 3),
         # When the end-of-day close runs for a department open at all hours (hospital time).
         "DAY_CLOSE_TIME": _clock_time(env, "DAY_CLOSE_TIME", "23:30"),
+        # A waiting-room screen not seen for this long is flagged stale (docs/screens.md).
+        "SCREEN_STALE_SECONDS": _positive_int(env, "SCREEN_STALE_SECONDS", 60),
         # How many reverse proxies (nginx, a load balancer) sit in front of the app; their
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.
         "TRUSTED_PROXY_COUNT": _non_negative_int(env, "TRUSTED_PROXY_COUNT", 0),
