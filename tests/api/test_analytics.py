@@ -35,6 +35,7 @@ METRICS = {
     "arrivals_by_hour",
     "served_by_clinician",
     "estimate_mean_abs_error_minutes",
+    "called_within_target",
 }
 HOURS = [2 if hour in (8, 9, 10) else 0 for hour in range(24)]
 
@@ -65,6 +66,13 @@ def hand_figures(alice_id: int, bob_id: int) -> dict[str, Any]:
             {"clinician_id": bob_id, "name": "Bob Brown", "served": 1},
         ],
         "estimate_mean_abs_error_minutes": 6.0,
+        # Five routine tickets called, the longest after 45.5 minutes: all within 60.
+        "called_within_target": {
+            "emergency": {"called": 0, "within_target": 0, "share": None, "target_minutes": 0},
+            "urgent": {"called": 0, "within_target": 0, "share": None, "target_minutes": 15},
+            "priority": {"called": 0, "within_target": 0, "share": None, "target_minutes": 30},
+            "routine": {"called": 5, "within_target": 5, "share": 1.0, "target_minutes": 60},
+        },
     }
 
 

@@ -47,6 +47,7 @@ def make_ticket(
     estimate: int | None = None,
     appointment: bool = False,
     clinician: User | None = None,
+    priority: str = "routine",
 ) -> Ticket:
     """A ticket written straight to its table with hand-set timestamps, with its
     check-in event and the given ("call" | "recall", when) events."""
@@ -61,6 +62,7 @@ def make_ticket(
         patient_id=patient.id,
         appointment_id=booking.id if booking else None,
         status=status,
+        priority=priority,
         clinician_id=clinician.id if clinician else None,
         queue_key=checked_in_at.timestamp(),
         effective_at=checked_in_at,

@@ -264,9 +264,9 @@ def test_it_downloads_every_other_table_as_a_csv_with_the_table_s_figures(
     department, _alice, _bob = build_fixture_day()
     query = f"date={DAY.isoformat()}&department_id={department.id}"
     html = as_admin.get(f"/reports/daily?{query}").get_data(as_text=True)
-    # By department, per hour, wait distribution, served per clinician, weekday × hour.
-    _summary, hours, waits, clinicians, heatmap = page_tables(html)
-    for table in ("summary", "hours", "waits", "clinicians", "heatmap"):
+    # By department, per hour, wait distribution, within target, served per clinician, heat map.
+    _summary, hours, waits, _targets, clinicians, heatmap = page_tables(html)
+    for table in ("summary", "hours", "waits", "targets", "clinicians", "heatmap"):
         assert f"/reports/daily.csv?table={table}&amp;department_id={department.id}" in html
 
     hour_rows = csv_rows(as_admin, f"/reports/daily.csv?table=hours&{query}")

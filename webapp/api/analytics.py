@@ -13,7 +13,7 @@ from flask import Response, jsonify
 
 from webapp.api.blueprint import allow, api_blueprint
 from webapp.api.schemas.analytics import DailyOut, DailyQuery, WeeklyOut, WeeklyQuery
-from webapp.reports.aggregates import Metrics
+from webapp.reports.aggregates import Metrics, targets_by_priority
 from webapp.reports.csv_export import report_csv, report_filename
 from webapp.reports.services import (
     Report,
@@ -53,6 +53,7 @@ def metrics_json(metrics: Metrics) -> dict[str, Any]:
         "arrivals_by_hour": list(metrics.arrivals_by_hour),
         "served_by_clinician": [dict(entry) for entry in metrics.served_by_clinician],
         "estimate_mean_abs_error_minutes": metrics.estimate_mean_abs_error_minutes,
+        "called_within_target": targets_by_priority(metrics.called_within_target),
     }
 
 

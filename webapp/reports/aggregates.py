@@ -14,7 +14,11 @@ Definitions (see DOMAIN.md, Reports):
 - arrivals per hour = ``checked_in_at`` by hour in HOSPITAL_TIMEZONE;
 - served per hour = completed tickets by the hour of ``ended_at``, in HOSPITAL_TIMEZONE;
 - estimate error = |``estimated_wait_at_check_in`` − actual wait| over called tickets that
-  had an estimate; "within estimate" = actual wait ≤ estimate.
+  had an estimate; "within estimate" = actual wait ≤ estimate;
+- called within target, per priority: of the tickets with a wait (the same first call), those
+  whose wait ≤ the department's target for the ticket's priority (whole minutes, so a wait of
+  exactly the target is within it and one a second longer is not). The targets are those in
+  force when the day is aggregated (``wait_targets``), read in the same query as the counts.
 """
 
 from __future__ import annotations
@@ -31,13 +35,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from webapp import clock
 from webapp.auth.models import User
+from webapp.departments.models import Department
+from webapp.departments.targets import DEFAULT_WAIT_TARGETS
 from webapp.extensions import db
 from webapp.queue.models import QueueEvent, Ticket
 
 HOURS = 24
 # Bumped whenever DayAggregate gains a field: a stored aggregate of an older version lacks it,
 # so the reports compute that day live instead of reading zeros (see services.aggregates_between).
-AGGREGATE_VERSION = 2
+# 3: called within target per priority (service targets).
+AGGREGATE_VERSION = 3
+# The priorities, most urgent first (the queue's PRIORITIES, which the targets follow).
+PRIORITY_ORDER = tuple(DEFAULT_WAIT_TARGETS)
 # The wait distribution's bands, in minutes: 0–9, 10–19, … 50–59, then "60 or more".
 WAIT_BAND_MINUTES = 10
 WAIT_BAND_LAST = 60
@@ -67,6 +76,12 @@ class DayAggregate:
     estimate_count: int = 0
     estimate_abs_error_sum: float = 0.0
     called_within_estimate: int = 0
+    # Per priority: tickets with a wait (called), and those called within the target.
+    called_by_priority: dict[str, int] = field(default_factory=dict)
+    within_target_by_priority: dict[str, int] = field(default_factory=dict)
+    # The targets (minutes per priority) the day was judged against; after merging, a
+    # priority whose targets differed is None ("varies"); an aggregate with no ticket has none.
+    wait_targets: dict[str, int | None] = field(default_factory=dict)
 
     def merge(self, other: DayAggregate) -> DayAggregate:
         """A new aggregate adding both: counts and sums add, histograms and dicts add by key."""
@@ -93,6 +108,11 @@ class DayAggregate:
             estimate_count=self.estimate_count + other.estimate_count,
             estimate_abs_error_sum=self.estimate_abs_error_sum + other.estimate_abs_error_sum,
             called_within_estimate=self.called_within_estimate + other.called_within_estimate,
+            called_by_priority=_add_by_key(self.called_by_priority, other.called_by_priority),
+            within_target_by_priority=_add_by_key(
+                self.within_target_by_priority, other.within_target_by_priority
+            ),
+            wait_targets=_merge_targets(self.wait_targets, other.wait_targets),
         )
 
     def __add__(self, other: DayAggregate) -> DayAggregate:
@@ -103,6 +123,19 @@ def _add_by_key(left: Mapping[Any, int], right: Mapping[Any, int]) -> dict[Any, 
     total: Counter[Any] = Counter(left)
     total.update(right)
     return dict(total)
+
+
+def _merge_targets(
+    left: Mapping[str, int | None], right: Mapping[str, int | None]
+) -> dict[str, int | None]:
+    """The targets both agree on; None where they differ (a priority only one has keeps it)."""
+    merged: dict[str, int | None] = dict(left)
+    for priority, minutes in right.items():
+        if priority not in merged:
+            merged[priority] = minutes
+        elif merged[priority] != minutes:
+            merged[priority] = None
+    return merged
 
 
 def merge_all(aggregates: Iterable[DayAggregate]) -> DayAggregate:
@@ -149,15 +182,37 @@ def _as_utc(hour_start: str | datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _as_date(day: date | str) -> date:
+    return day if isinstance(day, date) else date.fromisoformat(day)
+
+
+def _within(rows: Iterable[tuple[int, int, int]], target: int) -> int:
+    """Tickets waiting at most ``target`` whole minutes, from (whole minutes waited, tickets,
+    tickets past that whole minute) rows: below the target, or exactly on it."""
+    return sum(
+        tickets if minutes < target else tickets - past
+        for minutes, tickets, past in rows
+        if minutes <= target
+    )
+
+
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def day_aggregates(
-    first_day: date, last_day: date, department_id: int | None = None
+    first_day: date,
+    last_day: date,
+    department_id: int | None = None,
+    *,
+    kept_targets: Mapping[tuple[int, date], Mapping[str, int]] | None = None,
 ) -> dict[tuple[int, date], DayAggregate]:
     """The aggregate of each department and service day from ``first_day`` to ``last_day``
     (inclusive) that has tickets, keyed by (department id, day); one department if given.
+
+    Waits are judged against each department's service targets as they are now, except for
+    the (department, day)s in ``kept_targets``, which keep the targets given (a stored past
+    day computed again keeps the targets of its day).
 
     Runs five aggregate queries whatever the number of tickets.
     """
@@ -167,8 +222,7 @@ def day_aggregates(
     result: dict[tuple[int, date], DayAggregate] = {}
 
     def aggregate_for(department: int, day: Any) -> DayAggregate:
-        key = (department, day if isinstance(day, date) else date.fromisoformat(day))
-        return result.setdefault(key, DayAggregate())
+        return result.setdefault((department, _as_date(day)), DayAggregate())
 
     completed = Ticket.status == "completed"
     timed_service = and_(completed, Ticket.started_at.isnot(None), Ticket.ended_at.isnot(None))
@@ -186,10 +240,15 @@ def day_aggregates(
             _count_if(Ticket.status == "transferred"),
             _count_if(timed_service),
             func.coalesce(func.sum(case((timed_service, service_minutes), else_=None)), 0),
+            # The department's targets now (one value per group: max picks it portably);
+            # null where the department keeps the house default.
+            *(func.max(Department.wait_targets[p].as_integer()) for p in PRIORITY_ORDER),
         )
+        .join(Department, Department.id == Ticket.department_id)
         .where(*in_range)
         .group_by(Ticket.department_id, Ticket.service_day)
     )
+    current_targets: dict[tuple[int, date], dict[str, int]] = {}
     for row in db.session.execute(counts):
         aggregate = aggregate_for(row[0], row[1])
         (
@@ -203,6 +262,10 @@ def day_aggregates(
             aggregate.service_count,
         ) = (int(value) for value in row[2:10])
         aggregate.service_sum_minutes = float(row[10])
+        current_targets[(row[0], _as_date(row[1]))] = {
+            priority: DEFAULT_WAIT_TARGETS[priority] if minutes is None else int(minutes)
+            for priority, minutes in zip(PRIORITY_ORDER, row[11:], strict=True)
+        }
 
     first_call = (
         select(QueueEvent.ticket_id, func.min(QueueEvent.created_at).label("called_at"))
@@ -211,7 +274,8 @@ def day_aggregates(
         .subquery()
     )
     wait = _minutes_between(first_call.c.called_at, Ticket.checked_in_at)
-    bucket = _floor(wait).label("bucket")
+    whole_minutes = _floor(wait)
+    bucket = whole_minutes.label("bucket")
     estimate = Ticket.estimated_wait_at_check_in
     has_estimate = estimate.isnot(None)
     waits = (
@@ -224,11 +288,18 @@ def day_aggregates(
             _count_if(has_estimate),
             func.coalesce(func.sum(case((has_estimate, func.abs(estimate - wait)), else_=None)), 0),
             _count_if(and_(has_estimate, wait <= estimate)),
+            Ticket.priority,
+            # Waits past the whole minute (12:30 in bucket 12): over a 12-minute target.
+            _count_if(wait > whole_minutes),
         )
         .join(first_call, first_call.c.ticket_id == Ticket.id)
         .where(*in_range)
-        .group_by(Ticket.department_id, Ticket.service_day, literal_column("bucket"))
+        .group_by(
+            Ticket.department_id, Ticket.service_day, Ticket.priority, literal_column("bucket")
+        )
     )
+    # {(department, day): {priority: [(whole minutes, tickets, tickets past the minute)]}}
+    by_priority: dict[tuple[int, date], dict[str, list[tuple[int, int, int]]]] = {}
     for row in db.session.execute(waits):
         aggregate = aggregate_for(row[0], row[1])
         key = str(int(row[2]))
@@ -238,6 +309,19 @@ def day_aggregates(
         aggregate.estimate_count += int(row[5])
         aggregate.estimate_abs_error_sum += float(row[6])
         aggregate.called_within_estimate += int(row[7])
+        by_priority.setdefault((row[0], _as_date(row[1])), {}).setdefault(row[8], []).append(
+            (int(row[2]), int(row[3]), int(row[9]))
+        )
+    for day_key, targets_now in current_targets.items():
+        targets = dict((kept_targets or {}).get(day_key) or targets_now)
+        aggregate = result[day_key]
+        aggregate.wait_targets = {p: targets.get(p, targets_now[p]) for p in PRIORITY_ORDER}
+        for priority, rows in by_priority.get(day_key, {}).items():
+            target = aggregate.wait_targets.get(priority)
+            aggregate.called_by_priority[priority] = sum(tickets for _m, tickets, _o in rows)
+            aggregate.within_target_by_priority[priority] = (
+                0 if target is None else _within(rows, target)
+            )
 
     # Grouped by the UTC hour on the database, shifted to the hospital's zone here: portable,
     # and right across a DST change because each UTC hour is converted on its own.
@@ -274,6 +358,57 @@ def day_aggregates(
 # --- Figures -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TargetFigure:
+    """One priority's "called within target": of the ``called`` tickets (those with a wait),
+    ``within_target`` waited at most ``target_minutes``. The target is None when it is not
+    known (no ticket) or when the days or departments merged had different ones
+    (``target_varies``)."""
+
+    priority: str
+    target_minutes: int | None
+    target_varies: bool
+    called: int
+    within_target: int
+
+    @property
+    def share(self) -> float | None:
+        return _share(self.within_target, self.called)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def target_figures(aggregate: DayAggregate) -> list[TargetFigure]:
+    """Called within target for each priority, most urgent first (every priority listed)."""
+    return [
+        TargetFigure(
+            priority=priority,
+            target_minutes=aggregate.wait_targets.get(priority),
+            target_varies=priority in aggregate.wait_targets
+            and aggregate.wait_targets[priority] is None,
+            called=aggregate.called_by_priority.get(priority, 0),
+            within_target=aggregate.within_target_by_priority.get(priority, 0),
+        )
+        for priority in PRIORITY_ORDER
+    ]
+
+
+def targets_by_priority(figures: Iterable[TargetFigure]) -> dict[str, dict[str, Any]]:
+    """The API's ``called_within_target``: ``{priority: {called, within_target, share,
+    target_minutes}}`` (target_minutes null when unknown or when it varies)."""
+    return {
+        figure.priority: {
+            "called": figure.called,
+            "within_target": figure.within_target,
+            "share": figure.share,
+            "target_minutes": figure.target_minutes,
+        }
+        for figure in figures
+    }
+
+
 @dataclass
 class Metrics:
     """API.md's metrics, plus the share of patients called within their estimate (0..1).
@@ -297,6 +432,9 @@ class Metrics:
     # The pages' extras, beyond API.md's metrics.
     served_by_hour: list[int]
     wait_distribution: list[tuple[str, int]]
+    # Service targets: per priority (the API's called_within_target), and over all priorities.
+    called_within_target: list[TargetFigure]
+    called_within_target_share: float | None
 
 
 def no_show_rate(metrics: Metrics) -> float | None:
@@ -354,11 +492,7 @@ def metrics_from(aggregate: DayAggregate, clinician_names: Mapping[int, str]) ->
             aggregate.served_by_clinician.items(), key=lambda item: (-item[1], item[0])
         )
     ]
-    share = (
-        round(aggregate.called_within_estimate / aggregate.estimate_count, 3)
-        if aggregate.estimate_count
-        else None
-    )
+    share = _share(aggregate.called_within_estimate, aggregate.estimate_count)
     return Metrics(
         tickets_issued=aggregate.tickets_issued,
         walk_ins=aggregate.walk_ins,
@@ -379,6 +513,11 @@ def metrics_from(aggregate: DayAggregate, clinician_names: Mapping[int, str]) ->
         called_within_estimate_share=share,
         served_by_hour=list(aggregate.served_by_hour),
         wait_distribution=wait_distribution(aggregate.wait_histogram),
+        called_within_target=target_figures(aggregate),
+        called_within_target_share=_share(
+            sum(aggregate.within_target_by_priority.values()),
+            sum(aggregate.called_by_priority.values()),
+        ),
     )
 
 

@@ -7,7 +7,8 @@ row and, for a week, one row per day. The columns are the API's metrics (API.md)
 it without parsing JSON.
 
 The pages' other tables download alike, each as its own CSV (``TABLES``): per hour, the
-wait distribution, served per clinician and the weekday × hour arrivals heat map.
+wait distribution, served per clinician, the weekday × hour arrivals heat map and called
+within target per priority.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from webapp.reports.aggregates import HOURS, Metrics, clinician_label
-from webapp.reports.services import ArrivalsHeatmap, Report, iso_week
+from webapp.reports.services import ArrivalsHeatmap, Report, iso_week, targets_table
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -166,6 +167,38 @@ def heatmap_rows(_report: Report, heatmap: ArrivalsHeatmap) -> list[list[str]]:
     ]
 
 
+def targets_rows(report: Report, _heatmap: ArrivalsHeatmap) -> list[list[str]]:
+    """Called within target per priority, as the page's table: all the shown departments
+    (when several), then each department. ``target_minutes`` is "varies" where the merged
+    departments or days had different targets; ``share_percent`` is rounded as on the page."""
+    header = [
+        "department_id",
+        "department",
+        "priority",
+        "target_minutes",
+        "called",
+        "within_target",
+        "share_percent",
+    ]
+    return [header] + [
+        [
+            "" if row.department_id is None else str(row.department_id),
+            _text(row.department),
+            row.figure.priority,
+            "varies" if row.figure.target_varies else _number(row.figure.target_minutes),
+            str(row.figure.called),
+            str(row.figure.within_target),
+            _number(percent(row.figure.share)),
+        ]
+        for row in targets_table(report)
+    ]
+
+
+def percent(share: float | None) -> int | None:
+    """A share (0..1) as a whole percentage, as the pages show it (None stays None)."""
+    return None if share is None else round(share * 100)
+
+
 TableRows = Callable[[Report, ArrivalsHeatmap], list[list[str]]]
 # The pages' tables other than the summary, by the name their download link gives.
 TABLES: dict[str, TableRows] = {
@@ -173,4 +206,5 @@ TABLES: dict[str, TableRows] = {
     "waits": waits_rows,
     "clinicians": clinicians_rows,
     "heatmap": heatmap_rows,
+    "targets": targets_rows,
 }

@@ -25,8 +25,10 @@ from webapp.extensions import db
 from webapp.reports.aggregates import (
     AGGREGATE_VERSION,
     HOURS,
+    PRIORITY_ORDER,
     DayAggregate,
     Metrics,
+    TargetFigure,
     clinician_names,
     day_aggregates,
     merge_all,
@@ -61,14 +63,45 @@ def aggregate_from_json(data: dict[str, Any]) -> DayAggregate:
     return DayAggregate(**values)
 
 
+def stored_targets(data: dict[str, Any] | None) -> dict[str, int] | None:
+    """The service targets a stored aggregate was judged against (None if it has none)."""
+    targets = (data or {}).get("wait_targets") or {}
+    if not all(isinstance(targets.get(priority), int) for priority in PRIORITY_ORDER):
+        return None
+    return {priority: int(targets[priority]) for priority in PRIORITY_ORDER}
+
+
+def _kept_targets(first_day: date, last_day: date) -> dict[tuple[int, date], dict[str, int]]:
+    """The targets of the past days already stored in the range: computed again, a past day
+    keeps the targets it was stored with (its own day's, when the task stored it on the day),
+    so editing a target never rewrites a finished day. Today is always judged live."""
+    last_past = min(last_day, clock.today() - timedelta(days=1))
+    if last_past < first_day:
+        return {}
+    rows = db.session.execute(
+        select(DailyMetric.department_id, DailyMetric.service_day, DailyMetric.aggregate).where(
+            DailyMetric.service_day >= first_day, DailyMetric.service_day <= last_past
+        )
+    )
+    kept = {}
+    for department_id, day, data in rows:
+        targets = stored_targets(data)
+        if targets is not None:
+            kept[(department_id, day)] = targets
+    return kept
+
+
 def store_day_metrics(first_day: date, last_day: date) -> int:
     """Compute and store every department's figures for the days from ``first_day`` to
     ``last_day`` (inclusive); running it again gives the same rows. Returns the rows written.
 
     Every active department gets a row for every day, with data or without, so a stored
-    day is told apart from one not aggregated yet.
+    day is told apart from one not aggregated yet. A past day stored before keeps the
+    service targets it was judged against (``_kept_targets``).
     """
-    aggregates = day_aggregates(first_day, last_day)
+    aggregates = day_aggregates(
+        first_day, last_day, kept_targets=_kept_targets(first_day, last_day)
+    )
     names = clinician_names(aggregates.values())
     departments = set(db.session.scalars(select(Department.id).where(Department.active)))
     departments |= {department_id for department_id, _day in aggregates}
@@ -171,6 +204,34 @@ class Report:
     departments: list[DepartmentFigures]
     totals: Metrics
     days: list[tuple[date, Metrics]]
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A row of the pages' "Called within target" table (and its CSV)."""
+
+    department_id: int | None  # None: all the shown departments together
+    department: str
+    figure: TargetFigure
+
+
+ALL_SHOWN = "All shown departments"
+
+
+def targets_table(report: Report) -> list[TargetRow]:
+    """Called within target per priority: for all the shown departments first (when there
+    are several), then for each department, whose own target is shown beside its figures."""
+    rows: list[TargetRow] = []
+    if len(report.departments) != 1:
+        rows.extend(
+            TargetRow(None, ALL_SHOWN, figure) for figure in report.totals.called_within_target
+        )
+    for department in report.departments:
+        rows.extend(
+            TargetRow(department.department_id, department.name, figure)
+            for figure in department.metrics.called_within_target
+        )
+    return rows
 
 
 def parse_day(text: str | None) -> date:

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from webapp.auth.permissions import role_required
 from webapp.domain_errors import ValidationFailed
+from webapp.queue.rules import PRIORITY_LABELS
 from webapp.reports import csv_export, services
 from webapp.reports.aggregates import Metrics, clinician_label, no_show_rate
 from webapp.reports.forms import DailyReportForm, ReportForm, WeeklyReportForm
@@ -28,8 +29,11 @@ def require_admin() -> None:
 
 
 def headline(metrics: Metrics) -> dict[str, Any]:
-    """The row of headline numbers: served, median and p90 wait, no-show rate, estimate error."""
+    """The row of headline numbers: served, median and p90 wait, no-show rate, estimate error,
+    called within target (all priorities)."""
     return {
+        "within_target": metrics.called_within_target_share,
+        "called": sum(figure.called for figure in metrics.called_within_target),
         "served": metrics.served,
         "median_wait": metrics.median_wait_minutes,
         "p90_wait": metrics.p90_wait_minutes,
@@ -94,6 +98,8 @@ def _render(template: str, form: ReportForm, **context: Any) -> tuple[str, int]:
             template,
             form=form,
             headline=headline(report.totals),
+            targets=services.targets_table(report),
+            priority_labels=PRIORITY_LABELS,
             charts=chart_data(report, heatmap),
             heatmap=heatmap,
             weekdays=WEEKDAYS,

@@ -61,6 +61,25 @@ class ClinicianServed(BaseModel):
     served: int = Field(description="Visits the clinician completed")
 
 
+class CalledWithinTarget(BaseModel):
+    called: int = Field(description="Tickets of this priority called (their first call)")
+    within_target: int = Field(
+        description="Of those, called within the target: wait (check-in → first call) ≤ target"
+    )
+    share: float | None = Field(description="within_target ÷ called, 0..1; null if none called")
+    target_minutes: int | None = Field(
+        description="The department's target for this priority when the day was aggregated; "
+        "null when no ticket gives it, or when the days or departments added up differ"
+    )
+
+
+class CalledWithinTargetByPriority(BaseModel):
+    emergency: CalledWithinTarget
+    urgent: CalledWithinTarget
+    priority: CalledWithinTarget
+    routine: CalledWithinTarget
+
+
 class MetricsOut(BaseModel):
     """A set of figures; null where there is no data. Waits run from check-in to the
     first call (a recall does not restart them), in minutes."""
@@ -82,6 +101,11 @@ class MetricsOut(BaseModel):
     served_by_clinician: list[ClinicianServed] = Field(description="Most visits first")
     estimate_mean_abs_error_minutes: float | None = Field(
         description="Mean |wait estimated at check-in − actual wait| over called tickets"
+    )
+    called_within_target: CalledWithinTargetByPriority = Field(
+        description="Per priority, the tickets called and how many within the service target; "
+        "patients never called are not counted. Past days keep the targets they were stored "
+        "with, today uses the targets in force"
     )
 
 
