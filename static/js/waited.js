@@ -1,8 +1,8 @@
 // "Waited" minutes keep counting between refreshes of the board and the workstation.
 // The server renders each wait once (the first value) with its check-in time in data-since, and
 // the moment it rendered in data-now on the polled container; this script counts on from there
-// every 30 s by the server's clock (the computer's own clock may be off). A row waiting longer
-// than data-long-after minutes gets the long-wait mark, as the server would draw it.
+// every 30 s by the server's clock (the computer's own clock may be off). Service-target states
+// are static/js/targets.js's.
 (function () {
   "use strict";
   var EVERY = 30000;
@@ -40,16 +40,6 @@
       var now = Date.now() + (container.waitedSkew || 0);
       var minutes = Math.max(0, Math.floor((now - since) / 60000));
       element.textContent = label(minutes);
-      var longAfter = parseInt(element.getAttribute("data-long-after"), 10);
-      var row = element.closest("tr");
-      if (!isNaN(longAfter) && row) {
-        var long = minutes > longAfter;
-        row.classList.toggle("long-wait", long);
-        var tag = row.querySelector(".long-wait-tag");
-        if (tag) {
-          tag.hidden = !long;
-        }
-      }
     });
   }
 

@@ -156,26 +156,36 @@ def test_one_department_or_all(
     assert as_receptionist.get("/queue?department_id=9999").status_code == 404
 
 
-def test_waiting_rows_show_order_priority_appointment_and_long_waits(
+def test_waiting_rows_show_order_priority_appointment_and_target_state(
     as_receptionist: FlaskClient, gm: Department, ada_patient: Patient
 ) -> None:
     other = PatientFactory(first_name="Alan", last_name="Turing")
+    third = PatientFactory(first_name="Grace", last_name="Hopper")
     db.session.commit()
     routine = _ticket(ada_patient, gm)
     urgent = _ticket(other, gm, priority="urgent")
-    routine.checked_in_at = routine.checked_in_at - timedelta(minutes=45)
+    late = _ticket(third, gm, priority="priority")
+    routine.checked_in_at = routine.checked_in_at - timedelta(minutes=50)  # 80 % of 60: at risk
+    late.checked_in_at = late.checked_in_at - timedelta(minutes=31)  # past 30: breached
     db.session.commit()
     body = page_text(as_receptionist.get("/queue"))
     assert body.index(urgent.number) < body.index(routine.number)  # serving order
     assert "Urgent" in body and "Routine" in body
-    row = re.search(
-        rf'<tr class="waiting-row long-wait" data-ticket="{routine.number}">.*?</tr>',
-        body,
-        re.DOTALL,
-    )
-    assert row is not None and "Long wait" in row.group(0) and "45 min" in row.group(0)
-    urgent_row = re.search(rf'<tr class="waiting-row" data-ticket="{urgent.number}">', body)
-    assert urgent_row is not None
+
+    def row(ticket: Ticket) -> str:
+        found = re.search(
+            rf'<tr class="waiting-row[^"]*" data-ticket="{ticket.number}".*?</tr>', body, re.DOTALL
+        )
+        assert found is not None
+        return found.group(0)
+
+    assert "target-row-at_risk" in row(routine) and "At risk" in row(routine)
+    assert "50 min" in row(routine) and "target 1 h" in row(routine)
+    assert "target-row-breached" in row(late) and "Breached" in row(late)
+    assert "target-row-ok" in row(urgent) and "On time" in row(urgent)
+    # The browser turns rows on time from these moments (static/js/targets.js).
+    breached_at = (late.checked_in_at + timedelta(minutes=30)).isoformat(timespec="seconds")
+    assert f'data-breached-at="{breached_at}"' in row(late)
 
 
 def test_called_and_in_service_sections_show_the_room_and_recalls(
@@ -482,7 +492,7 @@ def test_waited_minutes_carry_the_check_in_time_for_the_counting_script(
     ticket = _ticket(ada_patient, gm)
     body = page_text(as_receptionist.get("/queue/board-partial"))
     since = ticket.checked_in_at.isoformat(timespec="seconds")
-    assert f'data-since="{since}" data-long-after="30">0 min</span>' in body
+    assert f'data-since="{since}">0 min</span>' in body
     assert re.search(r'id="board-rows"[^>]*data-now="\d{4}-\d\d-\d\dT[^"]+"', body, re.S)
 
 
@@ -500,7 +510,7 @@ def test_a_late_arrival_is_flagged_in_words(
     body = page_text(as_receptionist.get("/queue"))
 
     def row(number: str) -> str:
-        match = re.search(rf'data-ticket="{number}">.*?</tr>', body, re.S)
+        match = re.search(rf'data-ticket="{number}"[^>]*>.*?</tr>', body, re.S)
         assert match is not None
         return match.group(0)
 

@@ -13,11 +13,12 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Optional
 
 from webapp.auth.models import ROLE_LABELS, ROLES
 from webapp.auth.services import MIN_PASSWORD_LENGTH
 from webapp.departments.services import WEEKDAY_LABELS, WEEKDAYS
+from webapp.departments.targets import DEFAULT_WAIT_TARGETS, MAX_TARGET_MINUTES
 from webapp.form_filters import strip_text
 
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
@@ -95,6 +96,23 @@ def _opening_hours_field(day: str) -> StringField:
     )
 
 
+def _target_field(label: str) -> IntegerField:
+    return IntegerField(
+        f"{label} (min)",
+        # Left empty (or not sent), a target keeps its value: the default for a new department.
+        validators=[Optional()],
+        default=DEFAULT_WAIT_TARGETS[label.lower()],
+        render_kw={"min": 0, "max": MAX_TARGET_MINUTES, "inputmode": "numeric"},
+    )
+
+
+# The service names a target's problem "wait_targets.<priority>"; the form's field is
+# "target_<priority>".
+TARGET_FIELD_ALIASES = {
+    f"wait_targets.{priority}": f"target_{priority}" for priority in DEFAULT_WAIT_TARGETS
+}
+
+
 class DepartmentForm(FlaskForm):
     code = StringField(
         "Code",
@@ -127,6 +145,25 @@ class DepartmentForm(FlaskForm):
     fri = _opening_hours_field("fri")
     sat = _opening_hours_field("sat")
     sun = _opening_hours_field("sun")
+
+    target_emergency = _target_field("Emergency")
+    target_urgent = _target_field("Urgent")
+    target_priority = _target_field("Priority")
+    target_routine = _target_field("Routine")
+
+    def target_fields(self) -> list[IntegerField]:
+        return [getattr(self, f"target_{priority}") for priority in DEFAULT_WAIT_TARGETS]
+
+    def wait_targets_value(self) -> dict[str, int]:
+        """The targets filled in; a priority left empty keeps its value."""
+        values = {
+            priority: getattr(self, f"target_{priority}").data for priority in DEFAULT_WAIT_TARGETS
+        }
+        return {priority: minutes for priority, minutes in values.items() if minutes is not None}
+
+    def fill_wait_targets(self, targets: dict[str, int]) -> None:
+        for priority, minutes in targets.items():
+            getattr(self, f"target_{priority}").data = minutes
 
     def day_fields(self) -> list[StringField]:
         return [getattr(self, day) for day in WEEKDAYS]

@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp.admin.forms import (
+    TARGET_FIELD_ALIASES,
     ConfirmForm,
     DepartmentForm,
     EditUserForm,
@@ -17,6 +18,7 @@ from webapp.admin.forms import (
 from webapp.auth import services as accounts
 from webapp.auth.permissions import role_required
 from webapp.departments import services as departments
+from webapp.departments.targets import wait_targets_of
 from webapp.domain_errors import DomainError
 from webapp.form_errors import describe, show_on_form
 
@@ -149,10 +151,11 @@ def new_department() -> View:
                     opening_hours=hours,
                     accepts_walk_ins=form.accepts_walk_ins.data,
                     active=form.active.data,
+                    wait_targets=form.wait_targets_value(),
                     actor=current_user,
                 )
             except DomainError as error:
-                show_on_form(form, error)
+                show_on_form(form, error, TARGET_FIELD_ALIASES)
             else:
                 flash(f"Department {department.code} created. Add its rooms below.", "success")
                 return redirect(url_for("admin.edit_department", department_id=department.id))
@@ -165,6 +168,7 @@ def edit_department(department_id: int) -> View:
     form = DepartmentForm(obj=department)
     if request.method == "GET":
         form.fill_opening_hours(department.opening_hours)
+        form.fill_wait_targets(wait_targets_of(department))
     if form.validate_on_submit():
         hours = form.opening_hours_value()
         if isinstance(hours, str):
@@ -180,9 +184,10 @@ def edit_department(department_id: int) -> View:
                     opening_hours=hours,
                     accepts_walk_ins=form.accepts_walk_ins.data,
                     active=form.active.data,
+                    wait_targets=form.wait_targets_value(),
                 )
             except DomainError as error:
-                show_on_form(form, error)
+                show_on_form(form, error, TARGET_FIELD_ALIASES)
             else:
                 flash(f"Saved department {department.code}.", "success")
                 return redirect(url_for("admin.edit_department", department_id=department.id))
@@ -211,6 +216,7 @@ def add_service_point(department_id: int) -> View:
             return redirect(url_for("admin.edit_department", department_id=department.id))
     form = DepartmentForm(obj=department, formdata=None)
     form.fill_opening_hours(department.opening_hours)
+    form.fill_wait_targets(wait_targets_of(department))
     return _form_page(
         "admin/department_form.html",
         point_form,

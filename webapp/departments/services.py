@@ -15,7 +15,11 @@ from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import flush_or_conflict, get_by_id
 from webapp.departments.models import Department, ServicePoint
-from webapp.departments.targets import normalise_wait_targets, wait_targets_of
+from webapp.departments.targets import (
+    DEFAULT_WAIT_TARGETS,
+    normalise_wait_targets,
+    wait_targets_of,
+)
 from webapp.domain_errors import Conflict, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.live import versions as live_versions
@@ -187,6 +191,15 @@ def _code_taken(code: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
+def _collect(errors: dict[str, str], normalise: Callable[[Any], Any], value: Any) -> Any:
+    """``normalise(value)``, or None with its field errors added to ``errors``."""
+    try:
+        return normalise(value)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        return None
+
+
 def create_department(
     *,
     code: str,
@@ -196,15 +209,19 @@ def create_department(
     opening_hours: Any = None,
     accepts_walk_ins: bool = True,
     active: bool = True,
+    wait_targets: Mapping[str, Any] | None = None,
 ) -> Department:
+    """A new department; ``wait_targets`` (some or all priorities) overrides the defaults."""
     errors = _validate_department(
         code=code, name=name, default_service_minutes=default_service_minutes
     )
-    try:
-        hours = normalise_opening_hours(opening_hours)
-    except ValidationFailed as failure:
-        errors.update(failure.errors)
-        hours = None
+    hours = _collect(errors, normalise_opening_hours, opening_hours)
+    targets = None
+    if wait_targets is not None:
+        targets = {
+            **DEFAULT_WAIT_TARGETS,
+            **(_collect(errors, normalise_wait_targets, wait_targets) or {}),
+        }
     if errors:
         raise ValidationFailed(errors)
     if _code_taken(code):
@@ -216,6 +233,7 @@ def create_department(
         opening_hours=hours,
         accepts_walk_ins=accepts_walk_ins,
         active=active,
+        wait_targets=targets,
     )
     db.session.add(department)
     flush_or_conflict(f"The department code {code} is already in use.", "code")
@@ -233,15 +251,6 @@ def create_department(
 
 
 _UNSET: Any = object()
-
-
-def _collect(errors: dict[str, str], normalise: Callable[[Any], Any], value: Any) -> Any:
-    """``normalise(value)``, or None with its field errors added to ``errors``."""
-    try:
-        return normalise(value)
-    except ValidationFailed as failure:
-        errors.update(failure.errors)
-        return None
 
 
 def update_department(

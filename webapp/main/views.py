@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.permissions import ALL_STAFF, role_required
 from webapp.extensions import csrf, limiter
 from webapp.main import services
+from webapp.queue.views.breaches import breaches_now
 from webapp.tasks import last_worker_heartbeat
 
 bp = Blueprint("main", __name__)
@@ -21,6 +22,7 @@ def dashboard() -> str:
     if current_user.role == "admin":
         context["summary"] = services.admin_summary()
         context["worker_heartbeat"] = last_worker_heartbeat()
+        context["breaches"] = breaches_now()
     if current_user.role == "clinician":
         context["service_point"] = services.clinician_service_point(current_user)
     return render_template(f"main/dashboard_{current_user.role}.html", **context)

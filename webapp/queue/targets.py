@@ -24,6 +24,7 @@ from webapp.departments.models import Department
 from webapp.departments.targets import AT_RISK_SHARE, wait_targets_of
 from webapp.extensions import db
 from webapp.queue.models import Ticket
+from webapp.queue.rules import PRIORITY_LABELS
 
 TARGET_STATES = ("ok", "at_risk", "breached")
 TARGET_STATE_LABELS = {"ok": "On time", "at_risk": "At risk", "breached": "Breached"}
@@ -67,9 +68,15 @@ class Breach:
     department: Department
     status: TargetStatus
 
+    now: datetime
+
     @property
     def minutes_over(self) -> int:
-        return max(0, int((utcnow() - self.status.breached_at).total_seconds() // 60))
+        return max(0, int((self.now - self.status.breached_at).total_seconds() // 60))
+
+    @property
+    def priority_label(self) -> str:
+        return PRIORITY_LABELS[self.ticket.priority]
 
 
 def current_breaches(
@@ -88,5 +95,5 @@ def current_breaches(
         department = by_id[ticket.department_id]
         status = target_status(ticket, department, moment)
         if status is not None and status.state == "breached":
-            breaches.append(Breach(ticket, department, status))
+            breaches.append(Breach(ticket, department, status, moment))
     return sorted(breaches, key=lambda breach: breach.status.breached_at)

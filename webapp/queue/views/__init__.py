@@ -20,8 +20,6 @@ bp = Blueprint("queue", __name__)
 
 View = str | Response | tuple[str, int]
 
-LONG_WAIT_MINUTES = 30
-
 
 def minutes_since(moment: datetime | None, until: datetime | None = None) -> int:
     if moment is None:
@@ -36,7 +34,6 @@ def queue_helpers() -> dict[str, object]:
         "status_labels": STATUS_LABELS,
         "priority_choices": PRIORITY_CHOICES,
         "minutes_since": minutes_since,
-        "long_wait_minutes": LONG_WAIT_MINUTES,
     }
 
 
@@ -53,6 +50,6 @@ def flash_form_errors(errors: dict[str, list[str]]) -> None:
 
 
 # The screens register their routes on ``bp``.
-from webapp.queue.views import board, workstation  # noqa: E402
+from webapp.queue.views import board, breaches, workstation  # noqa: E402
 
-__all__ = ["View", "board", "bp", "workstation"]
+__all__ = ["View", "board", "bp", "breaches", "workstation"]

@@ -135,6 +135,7 @@ def _live_context(point: ServicePoint | None, departments: list[Department]) -> 
         "departments": departments,
         "current": None,
         "next_up": [],
+        "watched": [],
         "waiting_count": 0,
         "buttons": buttons_for(None),
         "now": utcnow(),
@@ -150,6 +151,8 @@ def _live_context(point: ServicePoint | None, departments: list[Department]) -> 
         context.update(
             current=current,
             next_up=eligible[:NEXT_IN_LINE],
+            # The rest of the department's queue is watched for breaches too (not drawn).
+            watched=[entry for entry in state.waiting if entry not in eligible[:NEXT_IN_LINE]],
             waiting_count=len(eligible),
             buttons=buttons_for(current),
             version=version,
