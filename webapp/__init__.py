@@ -197,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.patients.views import bp as patients_bp
     from webapp.queue.views import bp as queue_bp
     from webapp.reports.views import bp as reports_bp
+    from webapp.screens.views import bp as screens_bp
     from webapp.tickets.views import bp as tickets_bp
 
     app.register_blueprint(main_bp)
@@ -210,6 +211,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(screens_bp)
     # Browsers ask for /favicon.ico whatever a page links: served as the static file it is.
     app.add_url_rule("/favicon.ico", endpoint="static", defaults={"filename": "favicon.ico"})
 

@@ -112,10 +112,80 @@
     byId("offline-banner").hidden = state !== "offline";
   }
 
+  // ------------------------------------------------------------------ which screen this is
+  // A random id made once and kept in this browser, and the name staff gave the screen on
+  // first set-up. Each poll sends both, and whether the sound is started (docs/screens.md).
+  var ID_KEY = "hq.screen.id";
+  var NAME_KEY = "hq.screen.name";
+  var NAME_MAX = 60;
+
+  function stored(key) {
+    try {
+      return window.localStorage.getItem(key) || "";
+    } catch (error) {
+      return ""; // storage refused (a private window): the screen is new on each load
+    }
+  }
+
+  function store(key, value) {
+    try {
+      window.localStorage.setItem(key, value);
+    } catch (error) {
+      // Kept for this page only.
+    }
+  }
+
+  function randomId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  var screenId = stored(ID_KEY);
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(screenId)) {
+    screenId = randomId();
+    store(ID_KEY, screenId);
+  }
+  var screenName = stored(NAME_KEY);
+  var nameForm = byId("screen-name-form");
+  var nameField = byId("screen-name");
+  var settingUp = !screenName && !!nameForm;
+  if (settingUp) {
+    nameForm.hidden = false;
+    byId("start-button").hidden = true;
+  }
+
+  function cleanName(text) {
+    return (text || "").replace(/\s+/g, " ").trim().slice(0, NAME_MAX);
+  }
+
+  // Nothing is said about the screen until it is named or started: its first poll creates
+  // it on the server under the name it has then.
+  function screenHeaders() {
+    if (settingUp && !started) {
+      return {};
+    }
+    return {
+      "X-HQ-Screen": screenId,
+      "X-HQ-Screen-Name": encodeURIComponent(screenName),
+      "X-HQ-Sound": started ? "1" : "0"
+    };
+  }
+
   // ------------------------------------------------------------------ start (user gesture)
   function start() {
     if (started) {
       return;
+    }
+    if (settingUp) {
+      var typed = cleanName(nameField.value);
+      if (typed) {
+        screenName = typed;
+        store(NAME_KEY, typed);
+      }
     }
     started = true;
     byId("start-overlay").hidden = true;
@@ -133,12 +203,41 @@
     }
   }
 
-  document.addEventListener("keydown", start);
-  document.addEventListener("click", start);
-  document.addEventListener("touchend", start);
-  var button = byId("start-button");
-  if (button) {
-    button.focus();
+  // While the name is asked for, typing and clicking in its form do not start the screen;
+  // the form's button (or Enter in the field) does, once a name is given.
+  function outsideNameForm(event) {
+    return !(settingUp && nameForm.contains(event.target));
+  }
+  function startFrom(event) {
+    if (outsideNameForm(event)) {
+      start();
+    }
+  }
+
+  document.addEventListener("keydown", startFrom);
+  document.addEventListener("click", startFrom);
+  document.addEventListener("touchend", startFrom);
+  if (settingUp) {
+    nameForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var error = byId("screen-name-error");
+      if (!cleanName(nameField.value)) {
+        error.hidden = false;
+        nameField.setAttribute("aria-invalid", "true");
+        nameField.focus();
+        return;
+      }
+      error.hidden = true;
+      nameField.removeAttribute("aria-invalid");
+      start();
+    });
+    nameField.focus();
+    nameField.select();
+  } else {
+    var button = byId("start-button");
+    if (button) {
+      button.focus();
+    }
   }
 
   syncClock(root.getAttribute("data-now"));
@@ -152,6 +251,7 @@
     timeoutMs: REQUEST_TIMEOUT_MS,
     failuresForOffline: FAILURES_FOR_BANNER,
     changed: function (response) { return response.json().then(apply); },
+    headers: screenHeaders,
     connection: showConnection
   });
 })();

@@ -13,14 +13,14 @@
 
   // Resolves to null when the server answers 304 (nothing changed), else to the Response.
   // Rejects on a network error, a timeout or an error status: the caller counts a failure.
-  function fetchIfChanged(url, version, accept, timeoutMs) {
+  function fetchIfChanged(url, version, accept, timeoutMs, extraHeaders) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = window.setTimeout(function () {
       if (controller) {
         controller.abort();
       }
     }, timeoutMs);
-    var headers = { Accept: accept };
+    var headers = Object.assign({}, extraHeaders || {}, { Accept: accept });
     if (version) {
       headers["If-None-Match"] = "\"" + version + "\"";
     }
@@ -47,18 +47,21 @@
     );
   }
 
-  // follow({url, version, accept, everyMs, timeoutMs, failuresForOffline, changed, connection, done})
+  // follow({url, version, accept, everyMs, timeoutMs, failuresForOffline, changed, connection, done,
+  //         headers})
   //   changed(response): a new state arrived; may return a promise (a failure in it counts too).
   //   connection(state): "live" after each answer, "reconnecting" after one failed poll,
   //                      "offline" after failuresForOffline failed polls in a row.
   //   done(): optional; true stops the loop (a ticket that has ended changes no more).
+  //   headers(): optional; more request headers for each poll (the display names its screen).
   window.HospitalQueue.follow = function (options) {
     var version = options.version || "";
     var failures = 0;
     var done = options.done || function () { return false; };
 
     function poll() {
-      fetchIfChanged(options.url, version, options.accept, options.timeoutMs)
+      var extra = options.headers ? options.headers() : null;
+      fetchIfChanged(options.url, version, options.accept, options.timeoutMs, extra)
         .then(function (response) {
           if (!response) {
             return null;

@@ -22,6 +22,7 @@ from webapp.api import (
     notifications,
     patients,
     queue,
+    screens,
     users,
 )
 from webapp.api.guard import guard_api_request
@@ -37,6 +38,7 @@ RESOURCE_BLUEPRINTS = (
     audit.bp,
     notifications.bp,
     analytics.bp,
+    screens.bp,
 )
 
 # Swagger UI's files come with the flask-openapi3-swagger package (no CDN).

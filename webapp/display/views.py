@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup
@@ -35,11 +36,18 @@ from webapp.links import public_url_for
 from webapp.live import renders
 from webapp.live.versions import is_current, stamp_for, stamp_in
 from webapp.queue.state import Call, count_waiting, recent_calls
+from webapp.screens.services import record_sighting
 
 # No url_prefix: the staff list lives at /displays, next to the screens at /display/<CODE>.
 bp = Blueprint("display", __name__)
 
 STATE_TEMPLATE = "display/_state.html"
+
+# What each poll says about the screen making it (docs/screens.md): its random id, its name
+# (percent-encoded: a header carries Latin-1 only) and whether its sound has been started.
+SCREEN_HEADER = "X-HQ-Screen"
+SCREEN_NAME_HEADER = "X-HQ-Screen-Name"
+SOUND_HEADER = "X-HQ-Sound"
 
 
 @dataclass(frozen=True)
@@ -125,15 +133,32 @@ def state(code: str) -> Response:
     """
     shown = stamp_in(request.if_none_match)
     if shown is not None and is_current(shown):
+        _note_screen(code, str(shown))
         response = Response(status=304)
         response.set_etag(str(shown))
         return _not_cached(response)
     version, payload = _shared_payload(_active_department(code))
+    _note_screen(code, version)
     # The shared payload, with this answer's version and clock spliced in (no re-encoding).
     head = json.dumps({"version": version, "now": _iso(utcnow())})
     response = Response(head[:-1] + ", " + payload[1:], mimetype="application/json")
     response.set_etag(version)
     return _not_cached(response)
+
+
+def _note_screen(code: str, version: str) -> None:
+    """Record that the screen making this poll is alive and shows ``version`` (nothing for a
+    poll that names no screen, such as an older page still open)."""
+    key = request.headers.get(SCREEN_HEADER)
+    if not key:
+        return
+    record_sighting(
+        key=key,
+        department_code=code,
+        name=unquote(request.headers.get(SCREEN_NAME_HEADER, ""), errors="replace"),
+        sound_started=request.headers.get(SOUND_HEADER) == "1",
+        version=version,
+    )
 
 
 def sound_test_sentence() -> str:
