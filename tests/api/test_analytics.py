@@ -16,6 +16,7 @@ from tests.reports.test_aggregates import build_fixture_day
 from tests.reports.test_csv_export import MONDAY
 from webapp import clock
 from webapp.departments.models import Department
+from webapp.extensions import db
 from webapp.reports.csv_export import ARRIVAL_COLUMNS, SCALAR_METRICS
 
 DAILY = f"{API}/analytics/daily"
@@ -127,6 +128,28 @@ def test_it_gives_a_day_s_figures_per_department_and_in_total(
         "cancelled": 2,
         "arrivals_by_hour": arrivals,
     }
+
+
+def test_the_totals_give_no_target_where_the_departments_differ(
+    client: FlaskClient, ada: dict[str, str], fixture_day: dict[str, Any]
+) -> None:
+    department: Department = fixture_day["department"]
+    department.wait_targets = {"routine": 20}  # today's edit: the past day keeps 60 if stored
+    db.session.commit()
+
+    body = client.get(DAILY, query_string={"date": "2026-03-10"}, headers=ada).get_json()
+
+    mine = next(row for row in body["departments"] if row["department_id"] == department.id)
+    # Not stored yet, so judged now: waits of 10, 20, 5, 30 and 45.5 minutes against 20.
+    assert mine["called_within_target"]["routine"] == {
+        "called": 5,
+        "within_target": 3,
+        "share": 0.6,
+        "target_minutes": 20,
+    }
+    assert body["totals"]["called_within_target"]["routine"]["target_minutes"] is None
+    assert body["totals"]["called_within_target"]["urgent"]["target_minutes"] == 15
+    assert body["totals"]["called_within_target"]["routine"]["within_target"] == 3
 
 
 def test_it_keeps_one_department_when_asked(
