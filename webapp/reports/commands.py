@@ -30,7 +30,8 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
 @click.option("--from", "first_day", callback=_day, help="First day (YYYY-MM-DD); default: today.")
 @click.option("--to", "last_day", callback=_day, help="Last day (YYYY-MM-DD); default: --from.")
 def aggregate_metrics_command(first_day: date | None, last_day: date | None) -> None:
-    """Compute and store every department's daily figures for the days given (again if stored)."""
+    """Compute and store every department's daily figures for the days given (again if stored;
+    a past day already stored keeps the service targets it was judged against)."""
     first_day = first_day or clock.today()
     last_day = last_day or first_day
     if last_day < first_day:
