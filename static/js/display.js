@@ -231,6 +231,12 @@
       nameField.removeAttribute("aria-invalid");
       start();
     });
+    nameField.addEventListener("input", function () {
+      if (cleanName(nameField.value)) {
+        byId("screen-name-error").hidden = true;
+        nameField.removeAttribute("aria-invalid");
+      }
+    });
     nameField.focus();
     nameField.select();
   } else {
