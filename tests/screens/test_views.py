@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.admin.helpers import change_audit_count, main_nav
 from tests.conftest import GENEROUS_LOGIN_LIMITS
+from tests.screens.conftest import statements, writes
 from webapp.audit.models import AuditLog
 from webapp.departments.models import Department
 from webapp.extensions import db
@@ -87,6 +88,23 @@ def test_a_display_poll_reports_its_screen_when_changed_and_when_unchanged(
     assert again.status_code == 304
     health = client.application.jinja_env.globals["screen_health"](gm.id)
     assert [s.sound_started for s in health.screens] == [True]
+
+
+def test_polls_naming_a_screen_write_it_once_a_minute_and_cost_nothing_else(
+    client: FlaskClient, gm: Department
+) -> None:
+    """Twenty unchanged polls within a minute: the first writes the row, the others run only
+    the version read an unchanged poll always runs (one query without Redis)."""
+    etag = client.get("/display/GM/state.json").headers["ETag"]
+    with statements() as seen_sql:
+        for _ in range(20):
+            answer = client.get(
+                "/display/GM/state.json", headers={**headers(), "If-None-Match": etag}
+            )
+            assert answer.status_code == 304
+    assert len(writes(seen_sql)) == 1
+    # The versions each time; once: the row, its department, the count of its screens, insert.
+    assert len(seen_sql) <= 20 + 4, seen_sql
 
 
 @pytest.mark.parametrize(
