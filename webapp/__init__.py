@@ -192,6 +192,9 @@ def register_blueprints(app: Flask) -> None:
     from webapp.audit_trail.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.display.views import bp as display_bp
+    from webapp.kiosk.views import admin_bp as kiosk_admin_bp
+    from webapp.kiosk.views import bp as kiosk_bp
+    from webapp.kiosk.views import slip_bp
     from webapp.main.views import bp as main_bp
     from webapp.notifications.views import bp as notifications_bp
     from webapp.patients.views import bp as patients_bp
@@ -211,6 +214,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(kiosk_bp)
+    app.register_blueprint(kiosk_admin_bp)
+    app.register_blueprint(slip_bp)
     app.register_blueprint(screens_bp)
     # Browsers ask for /favicon.ico whatever a page links: served as the static file it is.
     app.add_url_rule("/favicon.ico", endpoint="static", defaults={"filename": "favicon.ico"})

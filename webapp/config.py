@@ -416,6 +416,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How many reverse proxies (nginx, a load balancer) sit in front of the app; their
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.
         "TRUSTED_PROXY_COUNT": _non_negative_int(env, "TRUSTED_PROXY_COUNT", 0),
+        # The self check-in kiosk (docs/kiosk.md): check-in attempts allowed per kiosk, and
+        # how long a kiosk waits untouched before it goes back to its start screen.
+        "KIOSK_RATE_LIMIT": _rate_limit(env, "KIOSK_RATE_LIMIT", "10 per minute"),
+        "KIOSK_RESET_SECONDS": _positive_int(env, "KIOSK_RESET_SECONDS", 30),
         "HUEY_IMMEDIATE": False,
         **_notification_settings(env),
     }

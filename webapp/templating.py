@@ -29,6 +29,7 @@ NAVIGATION = (
     NavItem("Screens", "display.index", ("receptionist", "clinician", "admin")),
     NavItem("Staff", "admin.users", ("admin",)),
     NavItem("Departments", "admin.departments_list", ("admin",)),
+    NavItem("Kiosks", "kiosk_admin.kiosk_list", ("admin",)),
     NavItem("Screen health", "screens.admin_list", ("admin",)),
     NavItem("Reports", "reports.daily", ("admin",)),
     NavItem("Messages", "notifications.log_page", ("admin",)),

@@ -6,6 +6,7 @@ each reaches an API caller with the right status, field and message.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -188,8 +189,10 @@ def test_it_books_an_appointment(client, rita, receptionist, world):
         "reason": "Knee pain",
         "status": "booked",
         "cancel_reason": None,
+        "reference": body["reference"],
         "created_at": "2026-03-02T08:00:00+00:00",
     }
+    assert re.fullmatch(r"[ABCDEFGHJKLMNPQRSTUVWXYZ2-9]{6}", body["reference"])
     [row] = audit_rows("appointment.book")
     assert (row.user_id, row.entity_id) == (receptionist.id, body["id"])
 

@@ -19,6 +19,7 @@ from sqlalchemy import Select, false, select
 
 from webapp import clock
 from webapp.appointments.models import APPOINTMENT_STATUSES, Appointment
+from webapp.appointments.references import assign_reference
 from webapp.audit.services import record_audit
 from webapp.auth.models import User
 from webapp.database import MAX_ID, get_by_id, utcnow
@@ -316,6 +317,8 @@ def book_appointment(
     )
     db.session.add(appointment)
     db.session.flush()
+    # The kiosk booking reference, unique among open bookings (kept when rescheduled).
+    assign_reference(appointment)
     record_audit(
         "appointment.book",
         actor,

@@ -161,6 +161,7 @@ def send_appointment_message(
         "sms",
         department=appointment.department.name,
         when=appointment_time(appointment),
+        reference=appointment.reference,
     )
     written = write_notification(
         patient_id=appointment.patient_id,

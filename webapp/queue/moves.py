@@ -352,11 +352,14 @@ def check_in(
     patient_id: int | None = None,
     department_id: int | None = None,
     priority: str = "routine",
+    reason: str | None = None,
 ) -> Ticket:
     """Open a ticket for a booked appointment or a walk-in.
 
     A walk-in who holds a booking today in that department checks that booking in: the
     ticket carries it (``ticket.appointment_id``) and queues by its time and grace rule.
+    ``reason`` goes on the check-in's QueueEvent: a check-in with no staff actor names
+    its source there (the self check-in kiosk: "Self check-in at kiosk Entrance").
     """
     _check_in_form(appointment_id, patient_id, department_id, priority)
     appointment = _booked_appointment(appointment_id) if appointment_id is not None else None
@@ -388,7 +391,7 @@ def check_in(
     )
     if appointment is not None:
         appointment.status = "checked_in"
-    _record(ticket, "check_in", None, actor)
+    _record(ticket, "check_in", None, actor, reason=reason)
     ticket.estimated_wait_at_check_in = estimate_for(ticket)
     return ticket
 

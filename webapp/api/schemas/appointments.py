@@ -52,6 +52,10 @@ class AppointmentOut(BaseModel):
     reason: str
     status: Literal["booked", "checked_in", "cancelled", "no_show", "completed"]
     cancel_reason: str | None
+    reference: str | None = Field(
+        description="The booking reference a patient types or scans at the self check-in "
+        "kiosk: 6 characters without I, O, 0 or 1, unique among booked appointments"
+    )
     created_at: Timestamp
 
 
