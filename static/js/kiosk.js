@@ -22,14 +22,21 @@
     var max = parseInt(target.getAttribute("data-max"), 10) || 6;
     var digitsOnly = target.hasAttribute("data-digits");
 
+    var caretToEnd = function () {
+      var end = target.value.length;
+      try { target.setSelectionRange(end, end); } catch (ignored) { /* not a text field */ }
+    };
+    // What was kept after an error is typed on, not typed before.
+    target.addEventListener("focus", caretToEnd);
+    if (document.activeElement === target) { caretToEnd(); }
+
     var keep = function (event) {
       target.dispatchEvent(new Event("input", { bubbles: true }));
       // A tap (not a key pressed on a focused button) hands the focus back to the field, so a
       // scanner or keyboard used next still types into it.
       if (event.detail > 0) {
         target.focus();
-        var end = target.value.length;
-        try { target.setSelectionRange(end, end); } catch (ignored) { /* not a text field */ }
+        caretToEnd();
       }
     };
 
