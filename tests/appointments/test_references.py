@@ -205,3 +205,32 @@ def test_only_an_open_booking_is_found_by_its_reference(anytime, patient):
     cancel_appointment(appointment, actor=None, reason="No longer needed")
     assert find_open_by_reference(appointment.reference) is None
     assert find_open_by_reference("ABC") is None
+
+
+# ------------------------------------------------------------------ PostgreSQL (migrated schema)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_migrated_index_refuses_a_clash_and_the_booking_retries(
+    pg_app, monkeypatch
+):
+    department = DepartmentFactory(opening_hours=None)
+    person = PatientFactory()
+    db.session.commit()
+    first = book(person, department)
+    db.session.commit()
+    draws = iter([first.reference, "ZZZ444"])
+    monkeypatch.setattr(references, "new_reference", lambda: next(draws))
+    monkeypatch.setattr(references, "reference_taken", lambda reference: False)
+
+    second = book(person, department, hours=3)
+    db.session.commit()
+
+    db.session.expire_all()
+    assert [
+        a.reference for a in db.session.scalars(select(Appointment).order_by(Appointment.id))
+    ] == [
+        first.reference,
+        "ZZZ444",
+    ]
+    assert second.status == "booked"

@@ -15,6 +15,7 @@ from tests.kiosk.conftest import (
     BORN,
     FIRST,
     LAST,
+    MRN,
     NOW,
     KioskAt,
     attempt,
@@ -346,3 +347,29 @@ def test_a_second_registration_of_the_same_name_is_a_separate_kiosk(app):
     first, second = new_kiosk("Lobby"), new_kiosk("Lobby")
 
     assert first.id != second.id and first.token != second.token
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_kiosk_check_in_and_a_refused_one_commit_cleanly(pg_app):
+    """The refused check-in's savepoint is undone on PostgreSQL too, and the audit row stays."""
+    from tests.factories import DepartmentFactory
+
+    clinic = DepartmentFactory(code="GM", name="General Medicine", opening_hours=None)
+    patient = PatientFactory(first_name=FIRST, last_name=LAST, date_of_birth=BORN, mrn=MRN)
+    db.session.commit()
+    booking = book(patient, clinic)
+    kiosk = new_kiosk("Main entrance")
+    client = pg_app.test_client()
+
+    assert NOT_FOUND in body_of(attempt(client, kiosk, booking.reference, "1900"))
+    assert attempt(client, kiosk, booking.reference, str(BORN.year)).status_code == 303
+    # Booked again later today while the ticket is still active: refused by the desk's rule.
+    later = book(patient, clinic, hours=4)
+    assert NOT_FOUND in body_of(attempt(client, kiosk, later.reference, str(BORN.year)))
+
+    db.session.expire_all()
+    assert [ticket.number for ticket in db.session.scalars(select(Ticket))] == ["GM-001"]
+    actions = db.session.scalars(
+        select(AuditLog.action).where(AuditLog.action.like("kiosk.check_in%"))
+    ).all()
+    assert sorted(actions) == ["kiosk.check_in", "kiosk.check_in_failed", "kiosk.check_in_failed"]

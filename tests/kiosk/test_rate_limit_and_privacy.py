@@ -91,3 +91,31 @@ def test_no_response_of_a_whole_journey_holds_patient_data(client, kiosk, other_
         html = body_of(response) + str(response.headers)
         assert phi_in(html) == [], (response.request.path, phi_in(html))
     assert year not in body_of(responses[6])  # the ticket shows no year of birth either
+
+
+@pytest.mark.redis
+class TestWithRedis:
+    """The count lives in Redis (shared by every server process), one key per kiosk."""
+
+    @pytest.fixture
+    def app_config(self, redis_url: str) -> dict[str, Any]:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        return {"KIOSK_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": redis_url}
+
+    def test_each_kiosk_has_its_own_count_in_redis(
+        self, client, kiosk, other_kiosk, booking, redis_url
+    ):
+        import redis
+
+        assert [attempt(client, kiosk, "ZZZ222", "1961").status_code for _ in range(4)] == [
+            200,
+            200,
+            200,
+            429,
+        ]
+        assert attempt(client, other_kiosk, booking.reference, str(BORN.year)).status_code == 303
+        keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*")]
+        assert any(f"kiosk:{kiosk.id}" in key for key in keys), keys
+        assert any(f"kiosk:{other_kiosk.id}" in key for key in keys), keys
