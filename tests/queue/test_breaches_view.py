@@ -148,6 +148,8 @@ def test_minutes_over_count_whole_minutes_from_the_breach(
 ) -> None:
     at(clock, 60, seconds=1)  # one second past the routine ticket's hour
     assert [b.minutes_over for b in current_breaches([hospital.gm])] == [5, 0]
+    at(clock, 60, seconds=59)  # not yet a whole minute over: not rounded up
+    assert [b.minutes_over for b in current_breaches([hospital.gm])] == [5, 0]
     at(clock, 61)
     assert [b.minutes_over for b in current_breaches([hospital.gm])] == [6, 1]
 
