@@ -155,11 +155,16 @@ class DepartmentForm(FlaskForm):
         return [getattr(self, f"target_{priority}") for priority in DEFAULT_WAIT_TARGETS]
 
     def wait_targets_value(self) -> dict[str, int]:
-        """The targets filled in; a priority left empty keeps its value."""
-        values = {
-            priority: getattr(self, f"target_{priority}").data for priority in DEFAULT_WAIT_TARGETS
+        """The targets filled in; a priority left empty (or not posted at all) keeps its value."""
+        fields = {
+            priority: getattr(self, f"target_{priority}") for priority in DEFAULT_WAIT_TARGETS
         }
-        return {priority: minutes for priority, minutes in values.items() if minutes is not None}
+        # A field not in the post holds its default, not what the admin typed: raw_data tells.
+        return {
+            priority: field.data
+            for priority, field in fields.items()
+            if field.raw_data and field.data is not None
+        }
 
     def fill_wait_targets(self, targets: dict[str, int]) -> None:
         for priority, minutes in targets.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, field_validator
 from pydantic.json_schema import JsonDict
 
 from webapp.api.schemas.common import NON_BLANK, not_nullable, refuse_null
@@ -79,10 +79,10 @@ class WaitTargetsBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    emergency: int | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
-    urgent: int | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
-    priority: int | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
-    routine: int | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
+    emergency: StrictInt | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
+    urgent: StrictInt | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
+    priority: StrictInt | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
+    routine: StrictInt | None = Field(None, json_schema_extra=not_nullable(_TARGET_MINUTES))
 
     _not_null = field_validator("emergency", "urgent", "priority", "routine", mode="after")(
         refuse_null
