@@ -74,6 +74,21 @@ def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+# Waiting-room displays poll every 3 seconds: a shorter stale limit would flag live screens.
+MIN_SCREEN_STALE_SECONDS = 10
+
+
+def _stale_seconds(env: Mapping[str, str]) -> int:
+    value = _positive_int(env, "SCREEN_STALE_SECONDS", 60)
+    if value < MIN_SCREEN_STALE_SECONDS:
+        raise ConfigError(
+            "SCREEN_STALE_SECONDS",
+            f"must be at least {MIN_SCREEN_STALE_SECONDS} (displays poll every 3 seconds), "
+            f"got {value}",
+        )
+    return value
+
+
 def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
     from limits import parse_many
 
@@ -412,7 +427,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # When the end-of-day close runs for a department open at all hours (hospital time).
         "DAY_CLOSE_TIME": _clock_time(env, "DAY_CLOSE_TIME", "23:30"),
         # A waiting-room screen not seen for this long is flagged stale (docs/screens.md).
-        "SCREEN_STALE_SECONDS": _positive_int(env, "SCREEN_STALE_SECONDS", 60),
+        "SCREEN_STALE_SECONDS": _stale_seconds(env),
         # How many reverse proxies (nginx, a load balancer) sit in front of the app; their
         # X-Forwarded-For is trusted for the client address used by rate limits and the audit log.
         "TRUSTED_PROXY_COUNT": _non_negative_int(env, "TRUSTED_PROXY_COUNT", 0),
