@@ -331,3 +331,38 @@ def test_forgetting_deletes_the_row_and_its_live_entry_and_a_polling_screen_come
         poll(name="Main hall")
     again = row()
     assert again is not None and again.name == "Main hall"
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+def test_on_postgresql_two_servers_creating_one_screen_at_once_keep_one_row(
+    pg_app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The migrated table on PostgreSQL: a second server that missed the first one's insert
+    (its read saw no row) hits the unique key, rolls back its savepoint and answers anyway."""
+    from tests.factories import DepartmentFactory
+
+    DepartmentFactory(code="GM", name="General Medicine")
+    db.session.commit()
+    with time_machine.travel(T0, tick=False):
+        assert poll(sound=True)
+    pg_app.extensions.pop("screens_live", None)  # the other server knows nothing yet
+
+    real_execute = db.session.execute
+
+    def blind(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_execute(statement, *args, **kwargs)
+        if "FROM screens JOIN departments" in str(statement):
+            return real_execute(select(Screen).where(Screen.key == "no-such-screen"))
+        return result
+
+    monkeypatch.setattr(db.session, "execute", blind)
+    with time_machine.travel(T0 + timedelta(seconds=3), tick=False):
+        assert poll(name="Another name") is True
+    monkeypatch.undo()
+    assert "not written (IntegrityError)" in caplog.text
+    assert db.session.scalar(select(func.count()).select_from(Screen)) == 1
+    with time_machine.travel(T0 + timedelta(seconds=3), tick=False):
+        (state,) = list_screens()
+    assert state.name == "Main hall" and state.last_seen_at == T0 + timedelta(seconds=3)

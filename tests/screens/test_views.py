@@ -280,3 +280,14 @@ def test_forms_need_their_csrf_token(app: Flask, as_admin: FlaskClient, gm: Depa
     renamed = as_admin.post(f"/admin/screens/{screen.id}/rename", data={f"s{screen.id}-name": "X"})
     assert renamed.status_code in (400, 422)
     assert [s.name for s in screens()] == ["Main hall"]
+
+
+def test_a_screen_last_seen_on_an_earlier_day_says_which_day(
+    as_receptionist: FlaskClient, gm: Department
+) -> None:
+    days_ago = datetime.now(UTC) - timedelta(days=2)
+    seen(at=days_ago)
+    body = as_receptionist.get(f"/screens/health?department_id={gm.id}").get_data(as_text=True)
+    assert (
+        f'not seen since <time datetime="{days_ago.isoformat()}">{days_ago:%Y-%m-%d %H:%M}' in body
+    )
