@@ -204,6 +204,11 @@ def test_health_covers_one_department_or_all(gm: Department, ed: Department) -> 
         # By department name: Emergency before General Medicine.
         assert [s.name for s in screen_health().screens] == ["Triage", "Main hall"]
         assert screen_health(999_999).screens == []
+        ed.active = False
+        db.session.commit()
+        # A closed department's screens leave the boards (the admin's list keeps them).
+        assert [s.name for s in screen_health().screens] == ["Main hall"]
+        assert [s.name for s in list_screens()] == ["Triage", "Main hall"]
 
 
 def test_a_row_the_fast_layer_does_not_know_is_judged_a_write_interval_later(

@@ -386,12 +386,16 @@ class ScreenState:
         return self.name if self.name.lower().endswith("screen") else f"{self.name} screen"
 
 
-def screens_query(department_id: int | None = None) -> Select[tuple[Screen]]:
+def screens_query(
+    department_id: int | None = None, *, active_only: bool = False
+) -> Select[tuple[Screen]]:
     """Screens by department name, then name (all departments when ``department_id`` is None;
     an unknown department simply has none)."""
     query = select(Screen).join(Screen.department).options(contains_eager(Screen.department))
     if department_id is not None:
         query = query.where(Screen.department_id == department_id)
+    if active_only:
+        query = query.where(Department.active.is_(True))
     return query.order_by(Department.name, Screen.name, Screen.id)
 
 
@@ -426,8 +430,10 @@ def states_of(screens: Iterable[Screen], now: datetime | None = None) -> list[Sc
     return states
 
 
-def list_screens(department_id: int | None = None) -> list[ScreenState]:
-    query = screens_query(department_id)
+def list_screens(
+    department_id: int | None = None, *, active_only: bool = False
+) -> list[ScreenState]:
+    query = screens_query(department_id, active_only=active_only)
     return states_of(db.session.scalars(query))
 
 
@@ -456,7 +462,9 @@ class Health:
 
 
 def screen_health(department_id: int | None = None) -> Health:
-    return Health(list_screens(department_id))
+    """The screens of open departments: a closed department's display answers no one, and
+    its screens (listed for the admin to forget) are no one's concern on the boards."""
+    return Health(list_screens(department_id, active_only=True))
 
 
 # ------------------------------------------------------------------ admin
