@@ -98,3 +98,26 @@ def test_the_booking_sms_gives_the_reference(patient, clinic):
     )
     assert f"Check-in reference: {appointment.reference}." in sms.body
     assert FIRST not in sms.body
+
+
+def test_the_moved_appointment_sms_repeats_the_same_reference(patient, clinic):
+    from datetime import timedelta
+
+    from tests.kiosk.conftest import book
+    from webapp.appointments.services import reschedule_appointment
+
+    patient.sms_opt_in = True
+    db.session.commit()
+    appointment = book(patient, clinic, hours=2)
+    reference = appointment.reference
+
+    reschedule_appointment(
+        appointment, actor=None, starts_at=appointment.starts_at + timedelta(hours=1)
+    )
+    db.session.commit()
+
+    [sms] = db.session.scalars(
+        select(Notification).where(Notification.template_key == "appointment_rescheduled")
+    )
+    assert appointment.reference == reference
+    assert f"Check-in reference: {reference}." in sms.body
