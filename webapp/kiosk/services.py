@@ -114,22 +114,6 @@ def revoke_kiosk(kiosk: Kiosk, *, actor: User | None) -> Kiosk:
     return kiosk
 
 
-def rename_kiosk(kiosk: Kiosk, name: str | None, *, actor: User | None) -> Kiosk:
-    cleaned = _clean_name(name)
-    if cleaned != kiosk.name:
-        before = kiosk.name
-        kiosk.name = cleaned
-        db.session.flush()
-        record_audit(
-            "kiosk.rename",
-            actor,
-            entity_type="kiosk",
-            entity_id=kiosk.id,
-            summary=f"Renamed kiosk {before} to {cleaned}",
-        )
-    return kiosk
-
-
 def find_active_kiosk(token: str | None) -> Kiosk | None:
     """The active kiosk whose token this is, or None (unknown, malformed or revoked).
 
