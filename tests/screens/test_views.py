@@ -291,3 +291,43 @@ def test_a_screen_last_seen_on_an_earlier_day_says_which_day(
     assert (
         f'not seen since <time datetime="{days_ago.isoformat()}">{days_ago:%Y-%m-%d %H:%M}' in body
     )
+
+
+def test_with_the_database_away_an_unchanged_poll_naming_a_new_screen_still_gets_304(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The versions are in Redis, so an unchanged poll needs no database; the screen's first
+    write fails (nothing listens on the database's port) and the poll is answered all the same,
+    twice running (the write waits a minute before it is tried again)."""
+    import redis
+
+    from tests.conftest import make_app
+    from webapp import clock
+    from webapp.live.versions import KEY_PREFIX
+
+    client_redis = redis.Redis.from_url(redis_url)
+    client_redis.flushdb()
+    client_redis.set(KEY_PREFIX + "0", 5, ex=60)
+    client_redis.set(KEY_PREFIX + "1", 9, ex=60)
+    app = make_app(
+        REDIS_URL=redis_url,
+        SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1",
+    )
+    with app.app_context():
+        stamp = f"{clock.today():%Y%m%d}.5-1.9"
+    client = app.test_client()
+    for _ in range(2):
+        answer = client.get(
+            "/display/GM/state.json", headers={**headers(), "If-None-Match": f'"{stamp}"'}
+        )
+        assert answer.status_code == 304
+    assert caplog.text.count("not written") == 1, caplog.text
+    with app.app_context():
+        assert client_redis.exists(services_key(KEY))
+        db.engine.dispose()
+
+
+def services_key(key: str) -> str:
+    from webapp.screens.services import FAST_KEY_PREFIX
+
+    return FAST_KEY_PREFIX + key

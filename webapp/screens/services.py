@@ -39,7 +39,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import contains_eager
 
 from webapp.audit.services import record_audit
@@ -303,7 +303,8 @@ def _needs_write(previous: Live | None, code: str, now: datetime) -> bool:
 
 
 def _write_row(key: str, code: str, name: str | None, live: Live) -> bool:
-    """Create or refresh the screen's row (in a savepoint); whether the row now matches."""
+    """Create or refresh the screen's row (in a savepoint). True when the next write may wait
+    a minute: the row was written, or cannot be now (database away, department full)."""
     try:
         with db.session.begin_nested():
             found = db.session.execute(
@@ -341,11 +342,18 @@ def _write_row(key: str, code: str, name: str | None, live: Live) -> bool:
                     screen.last_seen_at = live.seen_at
                 screen.version = live.version
                 screen.sound_started = live.sound_started
-    except SQLAlchemyError as error:
-        # Two servers creating the same screen at once, or the database away: the next
-        # poll tries again (the savepoint's rollback left the request's transaction usable).
+    except IntegrityError as error:
+        # Two servers created the same screen at once: the savepoint's rollback left the
+        # request's transaction usable, and the next poll finds the other server's row.
         log.warning("Screen %s not written (%s).", key, type(error).__name__)
         return False
+    except SQLAlchemyError as error:
+        # The database is away. The poll is still answered (from Redis, when the versions are
+        # there); the write is tried again in a minute, not at every poll.
+        log.warning("Screen %s not written (%s); next try in a minute.", key, error)
+        if not db.session.is_active:
+            db.session.rollback()  # the display's request has nothing else to keep
+        return True
     return True
 
 
