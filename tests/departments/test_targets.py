@@ -14,12 +14,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.conftest import make_app
 from tests.factories import DepartmentFactory
 from tests.queue.test_targets import BACKENDS, app_on_backend
 from webapp.audit.models import AuditLog
 from webapp.auth.models import User
 from webapp.departments.models import Department
-from webapp.departments.services import create_department, update_department
+from webapp.departments.services import create_department, get_department, update_department
 from webapp.departments.targets import (
     AT_RISK_SHARE,
     DEFAULT_WAIT_TARGETS,
@@ -261,3 +262,27 @@ def test_a_target_change_is_a_new_version_for_the_screens(gm: Department, admin:
     db.session.commit()
 
     assert str(stamp_for([gm.id])) != before
+
+
+@pytest.mark.postgres
+def test_two_partial_changes_at_once_keep_both_on_postgresql(
+    pg_app: Flask, postgres_url: str
+) -> None:
+    """Two admins each change one priority at the same moment (two server processes): the
+    priority one of them did not send keeps the other's value, as a PATCH promises."""
+    department = DepartmentFactory(code="GM", name="General Medicine")
+    db.session.commit()
+    assert wait_targets_of(department) == DEFAULTS  # this request has read the department
+
+    # Meanwhile another server commits the other admin's change.
+    other_server = make_app(SQLALCHEMY_DATABASE_URI=postgres_url)
+    with other_server.app_context():
+        update_department(get_department(department.id), actor=None, wait_targets={"urgent": 10})
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+    update_department(department, actor=None, wait_targets={"routine": 90})
+    db.session.commit()
+
+    assert wait_targets_of(_reloaded(department)) == {**DEFAULTS, "urgent": 10, "routine": 90}
