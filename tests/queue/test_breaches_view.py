@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from tests.factories import DepartmentFactory, PatientFactory, ServicePointFactory, walk_in
+from tests.live.test_poll_queries import queries
 from tests.queue.test_targets import BACKENDS, LONG_SESSIONS, T, app_on_backend
 from webapp.clock import local_time
 from webapp.departments.models import Department
@@ -353,3 +354,38 @@ def test_other_dashboards_do_not_carry_the_list(
     body = request.getfixturevalue(persona).get("/").get_data(as_text=True)
 
     assert 'id="target-breaches"' not in body
+
+
+# ------------------------------------------------------------ what it costs
+
+
+def _breached_walk_ins(department_ids: list[int], count: int) -> None:
+    """``count`` urgent walk-ins, spread over the departments, checked in at T (past their
+    15 minutes by T+20)."""
+    departments = [db.session.get(Department, id_) for id_ in department_ids]
+    for index in range(count):
+        department = departments[index % len(departments)]
+        assert department is not None
+        ticket = walk_in(department, priority="urgent")
+        ticket.checked_in_at = T
+    db.session.commit()
+
+
+def test_the_fragment_costs_the_same_however_many_breaches(
+    as_receptionist: FlaskClient, app: Flask, clock: time_machine.Traveller
+) -> None:
+    departments = [DepartmentFactory(code=code) for code in ("GM", "LAB", "XR")]
+    db.session.commit()
+    department_ids = [department.id for department in departments]
+    at(clock, 20)
+    _breached_walk_ins(department_ids, 3)
+    as_receptionist.get(FRAGMENT)  # whatever a first request loads once
+    counts = {}
+    for breached in (3, 30):
+        if breached == 30:
+            _breached_walk_ins(department_ids, 27)
+        with queries() as seen:
+            body = as_receptionist.get(FRAGMENT).get_data(as_text=True)
+        assert len(_breached_numbers(body)) == breached
+        counts[breached] = len(seen)
+    assert counts[3] == counts[30], counts
