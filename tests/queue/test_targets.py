@@ -293,6 +293,41 @@ def test_a_ticket_returned_to_the_queue_keeps_its_check_in_clock(
     assert status == TargetStatus(60, "at_risk", T + timedelta(minutes=48), T + timedelta(hours=1))
 
 
+def test_a_changed_priority_takes_its_target_counted_from_check_in(
+    gm: Department, clock: time_machine.Traveller
+) -> None:
+    ticket = walk_in(gm)
+    at(clock, 20)
+
+    moves.apply_move(ticket.id, "set_priority", actor=None, priority="urgent", reason="Worse")
+    db.session.commit()
+
+    status = target_status(fresh(ticket), gm)
+    assert status == TargetStatus(
+        15, "breached", T + timedelta(minutes=12), T + timedelta(minutes=15)
+    )
+
+
+def test_a_transferred_patient_starts_the_new_departments_target_from_the_transfer(
+    gm: Department, clock: time_machine.Traveller
+) -> None:
+    lab = DepartmentFactory(code="LAB", name="Laboratory", wait_targets={"routine": 30})
+    db.session.commit()
+    ticket = walk_in(gm)
+    at(clock, 50)  # at risk in GM
+
+    follow_up = moves.apply_move(
+        ticket.id, "transfer", actor=None, department_id=lab.id, reason="Bloods first"
+    )
+    db.session.commit()
+
+    assert target_status(fresh(ticket), gm) is None  # transferred: no longer waiting here
+    status = target_status(fresh(follow_up), lab)
+    assert status == TargetStatus(
+        30, "ok", T + timedelta(minutes=50 + 24), T + timedelta(minutes=50 + 30)
+    )
+
+
 # ------------------------------------------------------------ the API's ticket
 
 
@@ -521,6 +556,22 @@ def test_the_board_shows_a_changed_target_at_once(
     assert "target-row-breached" in row and "Breached" in _words(row)
     assert f'data-breached-at="{iso(T + timedelta(minutes=15))}"' in row
     assert "target 15 min" in _words(row)
+
+
+def test_the_all_departments_board_reads_each_row_against_its_own_department(
+    as_receptionist: FlaskClient, gm: Department, clock: time_machine.Traveller
+) -> None:
+    lab = DepartmentFactory(code="LAB", name="Laboratory", wait_targets={"routine": 20})
+    db.session.commit()
+    in_gm, in_lab = walk_in(gm), walk_in(lab)
+    at(clock, 30)
+
+    body = as_receptionist.get("/queue/board-partial").get_data(as_text=True)
+
+    gm_tag, lab_tag = _tag(_row(body, in_gm)), _tag(_row(body, in_lab))
+    assert "target-ok" in gm_tag and 'data-department="General Medicine"' in gm_tag
+    assert "target-breached" in lab_tag and 'data-department="Laboratory"' in lab_tag
+    assert f'data-breached-at="{iso(T + timedelta(minutes=20))}"' in lab_tag
 
 
 def test_called_tickets_show_no_target_on_the_board(
