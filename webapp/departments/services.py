@@ -277,6 +277,9 @@ def update_department(
         hours = _collect(errors, normalise_opening_hours, opening_hours)
     targets: dict[str, int] | None = None
     if wait_targets is not None:
+        # Merge over the stored targets, locked: two admins changing different priorities at
+        # once must both keep their change.
+        db.session.refresh(department, ["wait_targets"], with_for_update=True)
         cleaned = _collect(errors, normalise_wait_targets, wait_targets)
         targets = {**wait_targets_of(department), **(cleaned or {})}
     if errors:
