@@ -3,13 +3,15 @@
 // (data-at-risk-at, data-breached-at); this script turns tags and rows amber and red on time by
 // the server's clock (data-now on the polled container), because a poll that answers
 // "unchanged" swaps nothing in. It also raises a notice once for each breach: in a fixed corner,
-// in a polite live region, never taking the focus. A chime is optional and off until staff tick
-// "Chime on a breach" (remembered in this browser).
+// in a polite live region, never taking the focus. The notice stays, across the page loads a
+// desk makes all day (every check-in reloads the board), until someone dismisses it. A chime is
+// optional and off until staff tick "Chime on a target breach" (remembered in this browser).
 (function () {
   "use strict";
 
   var EVERY = 2000;
   var NOTICED_KEY = "hq.targets.noticed";
+  var PENDING_KEY = "hq.targets.pending"; // the notice's lines until it is dismissed
   var CHIME_KEY = "hq.targets.chime";
   var REMEMBER_MS = 24 * 60 * 60 * 1000; // a breach noticed today is not noticed again
   var SHOWN_AT_MOST = 8;
@@ -40,6 +42,7 @@
   }
 
   var noticed = read(NOTICED_KEY, {});
+  var pending = read(PENDING_KEY, []);
   (function forgetOld() {
     var now = Date.now();
     Object.keys(noticed).forEach(function (key) {
@@ -47,6 +50,9 @@
         delete noticed[key];
       }
     });
+    pending = Array.isArray(pending) ? pending.filter(function (line) {
+      return line && noticed[line.key];
+    }) : [];
   })();
 
   // The server's clock, as the container that holds this element last told it.
@@ -119,6 +125,8 @@
     dismiss.className = "secondary";
     dismiss.textContent = "Dismiss";
     dismiss.addEventListener("click", function () {
+      pending = [];
+      write(PENDING_KEY, pending);
       box.remove();
     });
     actions.appendChild(more);
@@ -130,25 +138,39 @@
     return box;
   }
 
-  function announce(tags) {
-    if (!region) {
+  // Draws the notice's lines (newest first); ``fresh`` is how many of them are new just now.
+  function drawNotice(fresh) {
+    if (!region || !pending.length) {
       return;
     }
     var box = noticeBox();
     var list = box.querySelector("ul");
-    tags.forEach(function (tag) {
+    var hidden = 0;
+    // New lines are added, never the list redrawn: a screen reader reads only what is new.
+    pending.slice(0, fresh || pending.length).reverse().forEach(function (line) {
       var item = document.createElement("li");
-      item.setAttribute("data-breach-ticket", tag.getAttribute("data-ticket-number"));
-      item.textContent = describe(tag);
+      item.setAttribute("data-breach-ticket", line.number);
+      item.textContent = line.text;
       list.insertBefore(item, list.firstChild);
     });
-    var items = list.querySelectorAll("li");
-    var hidden = 0;
-    items.forEach(function (item, index) {
+    list.querySelectorAll("li").forEach(function (item, index) {
       item.hidden = index >= SHOWN_AT_MOST;
       hidden += item.hidden ? 1 : 0;
     });
     box.querySelector(".breach-notice-more").textContent = hidden ? "and " + hidden + " more" : "";
+  }
+
+  function announce(tags) {
+    var lines = tags.map(function (tag) {
+      return {
+        key: tag.getAttribute("data-ticket-id") + "@" + tag.getAttribute("data-breached-at"),
+        number: tag.getAttribute("data-ticket-number"),
+        text: describe(tag)
+      };
+    });
+    pending = lines.reverse().concat(pending);
+    write(PENDING_KEY, pending);
+    drawNotice(lines.length);
     if (chimeBox && chimeBox.checked && sound && audio) {
       sound.chime(audio);
     }
@@ -193,6 +215,7 @@
     document.addEventListener("keydown", wakeAudio, true);
   }
 
+  drawNotice(0); // what this browser noticed before this page load and nobody dismissed yet
   update();
   document.addEventListener("htmx:load", update);
   window.setInterval(update, EVERY);
