@@ -30,7 +30,6 @@ NAVIGATION = (
     NavItem("Staff", "admin.users", ("admin",)),
     NavItem("Departments", "admin.departments_list", ("admin",)),
     NavItem("Kiosks", "kiosk_admin.kiosk_list", ("admin",)),
-    NavItem("Screen health", "screens.admin_list", ("admin",)),
     NavItem("Reports", "reports.daily", ("admin",)),
     NavItem("Messages", "notifications.log_page", ("admin",)),
     NavItem("Audit log", "audit.log", ("admin",)),

@@ -110,6 +110,7 @@ def test_a_display_reports_its_name_its_sound_and_going_quiet(
     admin = admin_context.new_page()
     admin.set_default_timeout(10_000)
     sign_in(admin, live_server, "admin", "admin-demo-123")
+    admin.get_by_role("link", name="Screens", exact=True).click()
     admin.get_by_role("link", name="Screen health").click()
     row = admin.locator("tr", has=admin.locator(f"input[value='{NAME}']"))
     expect(row).to_contain_text("General Medicine")

@@ -233,7 +233,8 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, gm: Departm
 
 def test_an_admin_lists_renames_and_forgets_screens(as_admin: FlaskClient, gm: Department) -> None:
     screen = seen(name="Main hall", sound=False)
-    assert 'href="/admin/screens"' in main_nav(as_admin.get("/").get_data(as_text=True))
+    # Reached from the Screens page (the menu's entry for waiting-room screens).
+    assert 'href="/admin/screens"' in as_admin.get("/displays").get_data(as_text=True)
     page = as_admin.get("/admin/screens").get_data(as_text=True)
     assert 'value="Main hall"' in page and "General Medicine" in page and "Muted" in page
 
@@ -331,3 +332,11 @@ def services_key(key: str) -> str:
     from webapp.screens.services import FAST_KEY_PREFIX
 
     return FAST_KEY_PREFIX + key
+
+
+def test_only_admins_get_the_screen_health_link_on_the_screens_page(
+    as_receptionist: FlaskClient, gm: Department
+) -> None:
+    page = as_receptionist.get("/displays").get_data(as_text=True)
+    assert "Waiting-room screens" in page
+    assert 'href="/admin/screens"' not in page
