@@ -14,7 +14,7 @@
   var PENDING_KEY = "hq.targets.pending"; // the notice's lines until it is dismissed
   var CHIME_KEY = "hq.targets.chime";
   var REMEMBER_MS = 24 * 60 * 60 * 1000; // a breach noticed today is not noticed again
-  var SHOWN_AT_MOST = 8;
+  var SHOWN_AT_MOST = 6;
   var LABELS = { ok: "On time", at_risk: "At risk", breached: "Breached" };
   var ICONS = { ok: "✓", at_risk: "⏱", breached: "⚠" };
   var STATES = ["ok", "at_risk", "breached"];
@@ -105,6 +105,8 @@
       " min target";
   }
 
+  // One slim bar along the bottom: the ticket numbers in sight, the full sentence for screen
+  // readers and on hover, so it covers as little of the board or the workstation as it can.
   function noticeBox() {
     var box = region.querySelector(".breach-notice");
     if (box) {
@@ -113,11 +115,9 @@
     box = document.createElement("div");
     box.className = "breach-notice";
     box.setAttribute("data-breach-notice", "");
-    var heading = document.createElement("p");
-    heading.innerHTML = "<strong>⚠ Service target breached</strong>";
+    var heading = document.createElement("strong");
+    heading.textContent = "⚠ Past service target:";
     var list = document.createElement("ul");
-    var actions = document.createElement("div");
-    actions.className = "breach-notice-actions";
     var more = document.createElement("small");
     more.className = "breach-notice-more";
     var dismiss = document.createElement("button");
@@ -128,13 +128,14 @@
       pending = [];
       write(PENDING_KEY, pending);
       box.remove();
+      document.body.classList.remove("has-breach-notice");
     });
-    actions.appendChild(more);
-    actions.appendChild(dismiss);
     box.appendChild(heading);
     box.appendChild(list);
-    box.appendChild(actions);
+    box.appendChild(more);
+    box.appendChild(dismiss);
     region.appendChild(box);
+    document.body.classList.add("has-breach-notice");
     return box;
   }
 
@@ -150,14 +151,22 @@
     pending.slice(0, fresh || pending.length).reverse().forEach(function (line) {
       var item = document.createElement("li");
       item.setAttribute("data-breach-ticket", line.number);
-      item.textContent = line.text;
+      item.title = line.text;
+      var shown = document.createElement("span");
+      shown.setAttribute("aria-hidden", "true");
+      shown.textContent = line.number;
+      var spoken = document.createElement("span");
+      spoken.className = "sr-only";
+      spoken.textContent = line.text;
+      item.appendChild(shown);
+      item.appendChild(spoken);
       list.insertBefore(item, list.firstChild);
     });
     list.querySelectorAll("li").forEach(function (item, index) {
       item.hidden = index >= SHOWN_AT_MOST;
       hidden += item.hidden ? 1 : 0;
     });
-    box.querySelector(".breach-notice-more").textContent = hidden ? "and " + hidden + " more" : "";
+    box.querySelector(".breach-notice-more").textContent = hidden ? "+ " + hidden + " more" : "";
   }
 
   function announce(tags) {
