@@ -12,17 +12,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 from playwright.sync_api import BrowserContext, Page, Response, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.pages import sign_in, watch_csp
+from tests.e2e.test_display import _finish
 from tests.factories import PatientFactory
 from webapp.appointments.services import book_appointment
 from webapp.database import utcnow
 from webapp.departments.models import Department
 from webapp.extensions import db
+from webapp.queue.models import Ticket
 
 BORN = date(1957, 11, 23)
 PHONE = "+12015550143"
@@ -56,6 +59,20 @@ def _book(live_app: Flask, first: str, last: str, mrn: str) -> Booked:
         booked = Booked(appointment.id, first, last, mrn)
         db.session.remove()
     return booked
+
+
+@pytest.fixture(autouse=True)
+def leave_pharmacy_as_found(live_app: Flask) -> Iterator[None]:
+    """Close the tickets the kiosk opened: the live server is shared with the other journeys,
+    whose boards must not find strangers' rows."""
+    with live_app.app_context():
+        before = db.session.scalar(select(func.max(Ticket.id))) or 0
+        db.session.remove()
+    yield
+    with live_app.app_context():
+        opened = db.session.scalars(select(Ticket.id).where(Ticket.id > before)).all()
+        _finish(list(opened))
+        db.session.remove()
 
 
 @contextmanager

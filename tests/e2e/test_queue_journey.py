@@ -61,7 +61,7 @@ def _check_in(board: Page, last_name: str) -> str:
     expect(choice).to_be_visible(timeout=TIMEOUT)
     choice.click()
     board.get_by_label("Department").select_option(label="General Medicine")
-    board.get_by_label("Priority").select_option("emergency")
+    board.get_by_label("Priority", exact=True).select_option("emergency")
     board.get_by_role("button", name="Check in", exact=True).click()
     flash = board.locator(".flash-success")
     expect(flash).to_contain_text("ticket GM-", timeout=TIMEOUT)
