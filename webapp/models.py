@@ -11,6 +11,7 @@ from webapp.patients.models import Patient
 from webapp.queue.models import QueueEvent, Ticket, TicketSequence
 from webapp.reports.models import DailyMetric
 from webapp.screens.models import Screen
+from webapp.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Appointment",
@@ -29,4 +30,6 @@ __all__ = [
     "Ticket",
     "TicketSequence",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
