@@ -140,11 +140,20 @@ test-e2e: ## Run only the browser journeys (pytest -m e2e); PYTEST_ARGS adds opt
 test-fast: ## Run everything but the browser journeys (pytest -m "not e2e")
 	@$(MAKE) --no-print-directory test PYTEST_ARGS="-m 'not e2e' $(PYTEST_ARGS)"
 
-lint: venv-dev ## ruff check, ruff format --check, mypy (runs all three, fails if any fails)
-	@status=0; \
+# The OpenAPI document is written by scripts/export-openapi.py (from the code, no services) and
+# linted by Redocly CLI (npm, pinned in package.json) with redocly.yaml: Redocly's recommended rules.
+REDOCLY := node_modules/.bin/redocly
+OPENAPI_EXPORT := $(PY) scripts/export-openapi.py
+
+lint: venv-dev $(NODE_STAMP) ## ruff check, ruff format --check, mypy, Redocly lint of the OpenAPI document
+	@status=0; openapi_dir=$$(mktemp -d); trap 'rm -rf "$$openapi_dir"' EXIT; \
 	echo "+ $(RUFF) check ."; $(RUFF) check . || status=1; \
 	echo "+ $(RUFF) format --check ."; $(RUFF) format --check . || status=1; \
 	echo "+ $(MYPY) webapp"; $(MYPY) webapp || status=1; \
+	echo "+ $(OPENAPI_EXPORT) openapi.json && $(REDOCLY) lint --config redocly.yaml openapi.json"; \
+	{ $(OPENAPI_EXPORT) "$$openapi_dir/openapi.json" && \
+	  REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  $(REDOCLY) lint --config redocly.yaml "$$openapi_dir/openapi.json"; } || status=1; \
 	exit $$status
 
 format: venv-dev ## Rewrite the code: ruff format, then ruff check --fix

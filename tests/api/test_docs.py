@@ -100,6 +100,26 @@ def test_it_declares_bearer_security_on_every_protected_operation(document):
             assert operation.get("security") == [{"bearerAuth": []}], f"{method} {path}"
 
 
+def test_it_marks_the_public_operations_with_an_explicit_empty_security(document):
+    for path, method, operation in _operations(document):
+        if (path, method) in PUBLIC_OPERATIONS:
+            assert operation["security"] == [], f"{method} {path}"
+
+
+def test_it_names_a_server_relative_to_the_host_serving_it(document):
+    assert document["servers"] == [
+        {"url": "/", "description": document["servers"][0]["description"]}
+    ]
+    assert all(path.startswith("/api/v1/") for path in document["paths"])
+
+
+def test_it_states_a_license(document):
+    license_ = document["info"]["license"]
+
+    assert license_["name"]
+    assert license_.get("identifier") or license_.get("url")
+
+
 def test_it_documents_the_error_envelope(document):
     for path, method, _operation in _operations(document):
         for status in ("401", "422"):

@@ -25,6 +25,7 @@ from webapp.api import (
     screens,
     users,
 )
+from webapp.api.document import complete_document
 from webapp.api.guard import guard_api_request
 from webapp.extensions import csrf, limiter
 
@@ -56,7 +57,7 @@ def openapi_document() -> Response:
     from flask import current_app
 
     app: OpenAPI = current_app  # type: ignore[assignment]
-    return jsonify(app.api_doc)
+    return jsonify(complete_document(app.api_doc))
 
 
 @docs.route("/api/docs")
