@@ -249,7 +249,8 @@ def configure_tasks(app: Flask) -> None:
     # factory wires them up, so webapp.tasks (which every task module imports) needs none.
     import webapp.notifications.tasks
     import webapp.queue.tasks
-    import webapp.reports.tasks  # noqa: F401
+    import webapp.reports.tasks
+    import webapp.webhooks.tasks  # noqa: F401
     from webapp.notifications.triggers import subscribe_listeners
     from webapp.queue.live import subscribe_listeners as subscribe_queue_listeners
 
@@ -258,3 +259,7 @@ def configure_tasks(app: Flask) -> None:
     subscribe_listeners()
     # The queue's screens hear of renamed patients and changed bookings the same way.
     subscribe_queue_listeners()
+    from webapp.webhooks.triggers import subscribe_listeners as subscribe_webhook_listeners
+
+    # Webhooks: a delivery row per subscriber, in the same transaction as the change.
+    subscribe_webhook_listeners()
