@@ -218,6 +218,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kiosk_admin_bp)
     app.register_blueprint(slip_bp)
     app.register_blueprint(screens_bp)
+    from webapp.fhir.views import bp as fhir_bp
+
+    app.register_blueprint(fhir_bp)
+    csrf.exempt(fhir_bp)  # read-only, bearer tokens, no cookies
     # Browsers ask for /favicon.ico whatever a page links: served as the static file it is.
     app.add_url_rule("/favicon.ico", endpoint="static", defaults={"filename": "favicon.ico"})
 

@@ -393,6 +393,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DEFAULT_PHONE_REGION": _phone_region(env),
         "HOSPITAL_TIMEZONE": _timezone(env),
         "HOSPITAL_NAME": _text(env, "HOSPITAL_NAME", "Hospital Queue"),
+        # The FHIR facade's Patient.identifier system for our MRNs (docs/fhir.md).
+        "FHIR_MRN_SYSTEM": _text(env, "FHIR_MRN_SYSTEM", "urn:hospital-queue:mrn"),
         # Sessions: HttpOnly and SameSite=Lax always; Secure by default in production.
         "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,0 +1,1 @@
+"""A read-only FHIR R4 facade over patients, appointments and visits (docs/fhir.md)."""
