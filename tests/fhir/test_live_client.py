@@ -88,6 +88,8 @@ def test_fhirpy_reads_the_patient_and_the_visit(base_url: str, visit: dict[str, 
     encounter = client.reference("Encounter", str(visit["ticket_id"])).to_resource()
 
     assert [p.id for p in found] == [str(visit["patient_id"])]
+    first = client.resources("Patient").search(identifier="LIVE-7").first()
+    assert first is not None and first.id == str(visit["patient_id"])
     assert patient["name"][0]["family"] == "Seacole"
     FhirPatient.model_validate(patient.serialize())
     assert [e.id for e in encounters] == [str(visit["ticket_id"])]

@@ -91,7 +91,3 @@ def encounter_chain(encounter_id: int) -> list[Ticket]:
     if head is None or head.transferred_from_id is not None:
         raise NotFound("No such encounter.")
     return chains([head])[0]
-
-
-def patient_exists(patient_id: int) -> bool:
-    return db.session.get(Patient, patient_id) is not None
