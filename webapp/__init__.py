@@ -218,6 +218,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kiosk_admin_bp)
     app.register_blueprint(slip_bp)
     app.register_blueprint(screens_bp)
+    from webapp.webhooks.views import bp as webhooks_admin_bp
+
+    app.register_blueprint(webhooks_admin_bp)
     from webapp.fhir.views import bp as fhir_bp
 
     app.register_blueprint(fhir_bp)

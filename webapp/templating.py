@@ -30,6 +30,7 @@ NAVIGATION = (
     NavItem("Staff", "admin.users", ("admin",)),
     NavItem("Departments", "admin.departments_list", ("admin",)),
     NavItem("Kiosks", "kiosk_admin.kiosk_list", ("admin",)),
+    NavItem("Webhooks", "webhooks_admin.webhook_list", ("admin",)),
     NavItem("Reports", "reports.daily", ("admin",)),
     NavItem("Messages", "notifications.log_page", ("admin",)),
     NavItem("Audit log", "audit.log", ("admin",)),

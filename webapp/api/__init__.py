@@ -24,6 +24,7 @@ from webapp.api import (
     queue,
     screens,
     users,
+    webhooks,
 )
 from webapp.api.document import complete_document
 from webapp.api.guard import guard_api_request
@@ -40,6 +41,7 @@ RESOURCE_BLUEPRINTS = (
     notifications.bp,
     analytics.bp,
     screens.bp,
+    webhooks.bp,
 )
 
 # Swagger UI's files come with the flask-openapi3-swagger package (no CDN).

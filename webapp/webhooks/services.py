@@ -267,7 +267,7 @@ def list_deliveries(subscription_id: int, *, limit: int = 100) -> list[WebhookDe
 def redeliver(subscription_id: int, delivery_id: int, *, actor: User | None) -> WebhookDelivery:
     """Send one delivery again (same event id, same body, a fresh signature): it goes back to
     pending and is sent in its place in the subscription's order."""
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+    delivery = get_by_id(WebhookDelivery, delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
         raise NotFound("No such delivery for this webhook.")
     delivery.status = "pending"
