@@ -16,15 +16,8 @@ from flask import Response, g, request
 
 from webapp.api.blueprint import API_V1, ENDPOINT_ROLES
 from webapp.api.errors import error_response
-from webapp.auth.tokens import TokenRejected, user_for_access_token
+from webapp.auth.tokens import BearerRefused, user_for_bearer
 
-TOKEN_PROBLEMS = {
-    "missing": "Send an access token: Authorization: Bearer <access_token>.",
-    "invalid": "The access token is not valid. Sign in again with POST /api/v1/auth/login.",
-    "expired": "The access token has expired. Get a new one with POST /api/v1/auth/refresh.",
-    "revoked": "The access token was revoked (account deactivated, password changed, or its "
-    "refresh token was reused). Sign in again.",
-}
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -46,24 +39,11 @@ def guard_api_request() -> Response | None:
 
 
 def _authenticate(roles: tuple[str, ...]) -> Response | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _unauthorized("missing")
     try:
-        user = user_for_access_token(token.strip())
-    except TokenRejected as rejection:
-        return _unauthorized(rejection.reason)
-    if user.role not in roles:
-        return error_response(
-            403, f"This needs the role {' or '.join(roles)}; you are {user.role}."
-        )
-    g.api_user = user
+        g.api_user = user_for_bearer(request.headers.get("Authorization", ""), roles)
+    except BearerRefused as refusal:
+        return error_response(refusal.status, refusal.message)
     return None
-
-
-def _unauthorized(reason: str) -> Response:
-    return error_response(401, TOKEN_PROBLEMS.get(reason, TOKEN_PROBLEMS["invalid"]))
 
 
 def _refuse_unreadable_body() -> Response | None:

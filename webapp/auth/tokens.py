@@ -135,6 +135,44 @@ def user_for_access_token(token: str) -> User:
     return user
 
 
+# Why a bearer token was refused, in words for the caller (the JSON API and the FHIR facade).
+TOKEN_PROBLEMS = {
+    "missing": "Send an access token: Authorization: Bearer <access_token> "
+    "(from POST /api/v1/auth/login).",
+    "invalid": "The access token is not valid. Sign in again with POST /api/v1/auth/login.",
+    "expired": "The access token has expired. Get a new one with POST /api/v1/auth/refresh.",
+    "revoked": "The access token was revoked (account deactivated, password changed, or its "
+    "refresh token was reused). Sign in again.",
+}
+
+
+class BearerRefused(Exception):
+    """An ``Authorization: Bearer`` header that does not let its sender in: ``status`` is 401
+    (no, bad, expired or revoked token) or 403 (a role the door does not admit)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def user_for_bearer(header: str, roles: tuple[str, ...]) -> User:
+    """The user an ``Authorization`` header's bearer token speaks for, if their role is one of
+    ``roles``; otherwise :class:`BearerRefused` saying why."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BearerRefused(401, TOKEN_PROBLEMS["missing"])
+    try:
+        user = user_for_access_token(token.strip())
+    except TokenRejected as rejection:
+        raise BearerRefused(
+            401, TOKEN_PROBLEMS.get(rejection.reason, TOKEN_PROBLEMS["invalid"])
+        ) from rejection
+    if user.role not in roles:
+        raise BearerRefused(403, f"This needs the role {' or '.join(roles)}; you are {user.role}.")
+    return user
+
+
 def rotate_refresh_token(token: str) -> TokenPair:
     """Exchange a refresh token for a new pair; the old one stops working.
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from webapp import clock
 from webapp.appointments import services as appointments
 from webapp.auth.models import ROLES, User
-from webapp.auth.tokens import TokenRejected, user_for_access_token
+from webapp.auth.tokens import BearerRefused, user_for_bearer
 from webapp.database import utcnow
 from webapp.domain_errors import DomainError
 from webapp.fhir import mapping
@@ -36,13 +36,6 @@ bp = Blueprint("fhir", __name__, url_prefix=PREFIX)
 # Who may read each resource: the JSON API's roles for the same records (R C A).
 READ_ROLES: tuple[str, ...] = ROLES
 
-TOKEN_PROBLEMS = {
-    "missing": "Send an access token: Authorization: Bearer <access_token> "
-    "(from POST /api/v1/auth/login).",
-    "invalid": "The access token is not valid. Sign in again with POST /api/v1/auth/login.",
-    "expired": "The access token has expired. Get a new one with POST /api/v1/auth/refresh.",
-    "revoked": "The access token was revoked. Sign in again.",
-}
 # Parameters every search accepts besides its own; _format only as JSON.
 PAGING_PARAMS = {"_count", "page", "_format"}
 JSON_FORMATS = {"json", "application/json", "application/fhir+json"}
@@ -93,17 +86,10 @@ def guard_fhir_request() -> Response | None:
     roles: tuple[str, ...] | None = getattr(view, "fhir_roles", None)
     if roles is None:
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return outcome(401, TOKEN_PROBLEMS["missing"])
     try:
-        user = user_for_access_token(token.strip())
-    except TokenRejected as rejection:
-        return outcome(401, TOKEN_PROBLEMS.get(rejection.reason, TOKEN_PROBLEMS["invalid"]))
-    if user.role not in roles:
-        return outcome(403, f"This needs the role {' or '.join(roles)}; you are {user.role}.")
-    g.fhir_user = user
+        g.fhir_user = user_for_bearer(request.headers.get("Authorization", ""), roles)
+    except BearerRefused as refusal:
+        return outcome(refusal.status, refusal.message)
     return None
 
 
