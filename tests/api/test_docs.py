@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -118,6 +119,72 @@ def test_it_states_a_license(document):
 
     assert license_["name"]
     assert license_.get("identifier") or license_.get("url")
+
+
+def _json_media(holder: dict[str, Any]) -> dict[str, Any] | None:
+    media: dict[str, Any] | None = holder.get("content", {}).get("application/json")
+    return media
+
+
+def _examples(document: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
+    """(where, schema, example) for every JSON request body and response of the document."""
+    found = []
+    for path, method, operation in _operations(document):
+        holders = [("request", operation.get("requestBody", {}))]
+        holders += list(operation["responses"].items())
+        for name, holder in holders:
+            media = _json_media(holder)
+            if media is not None and "example" in media:
+                found.append((f"{method} {path} {name}", media["schema"], media["example"]))
+    return found
+
+
+def test_every_operation_has_a_summary_and_a_description(document):
+    for path, method, operation in _operations(document):
+        assert operation.get("summary", "").strip(), f"{method} {path} has no summary"
+        assert len(operation.get("description", "")) >= 40, f"{method} {path}: describe it"
+
+
+def test_every_operation_has_request_and_response_examples(document):
+    for path, method, operation in _operations(document):
+        body = _json_media(operation.get("requestBody", {}))
+        if body is not None:
+            assert "example" in body, f"{method} {path}: no request example"
+        for status, response in operation["responses"].items():
+            media = _json_media(response)
+            if media is not None:
+                assert "example" in media, f"{method} {path} {status}: no example"
+
+
+def test_every_example_is_valid_against_its_schema(document):
+    from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    root = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:openapi", root)
+    examples = _examples(document)
+    assert len(examples) > 100
+
+    for where, schema, example in examples:
+        # References point into the document, registered as urn:openapi.
+        absolute = json.loads(
+            json.dumps(schema).replace('"#/components/', '"urn:openapi#/components/')
+        )
+        validator = Draft202012Validator(
+            absolute, registry=registry, format_checker=FormatChecker()
+        )
+        errors = [error.message for error in validator.iter_errors(example)]
+        assert not errors, f"{where}: {errors}"
+
+
+def test_the_example_check_catches_an_invalid_example(document):
+    """A guard on the guard: an example that breaks its schema is reported."""
+    operation = document["paths"][API + "/me"]["get"]
+    operation["responses"]["200"]["content"]["application/json"]["example"] = {"id": "seven"}
+
+    with pytest.raises(AssertionError, match="get /me 200"):
+        test_every_example_is_valid_against_its_schema(document)
 
 
 def test_it_documents_the_error_envelope(document):

@@ -80,7 +80,8 @@ def _day(value: date) -> str:
 @bp.get(
     "/daily",
     summary="A day's figures per department and for all of them",
-    description="`date` is a day in HOSPITAL_TIMEZONE (today by default; a bad date is 422); "
+    description="Admins only (403 for other roles). "
+    "`date` is a day in HOSPITAL_TIMEZONE (today by default; a bad date is 422); "
     "`department_id` keeps one department (an unknown one is 422). Past days come from the "
     "stored aggregates, today is computed live." + CSV_NOTE,
     responses={200: DailyOut},
@@ -99,7 +100,8 @@ def daily(query: DailyQuery) -> Response:
 @bp.get(
     "/weekly",
     summary="An ISO week's figures per department, for all of them, and per day",
-    description="`week` is an ISO week `YYYY-Www` (this week by default; a bad or impossible "
+    description="Admins only (403 for other roles). "
+    "`week` is an ISO week `YYYY-Www` (this week by default; a bad or impossible "
     "week is 422), Monday to Sunday in HOSPITAL_TIMEZONE; `department_id` keeps one "
     "department (an unknown one is 422), and then `days` are that department's. Medians "
     "and percentiles are over the week's waits, not averages of daily ones."

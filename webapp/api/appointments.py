@@ -46,7 +46,9 @@ def _reloaded(appointment: Appointment) -> Appointment:
 @bp.post(
     "",
     summary="Book an appointment",
-    description="409 when the clinician or the patient already has an overlapping appointment "
+    description="Receptionists and admins (403 for clinicians). Books an appointment for a "
+    "patient in a department, optionally with a clinician; audited. "
+    "409 when the clinician or the patient already has an overlapping appointment "
     "(back-to-back is fine); 422 for a time in the past, outside the department's opening "
     "hours, without an offset, or an unknown patient, department or clinician.",
     responses={201: AppointmentOut, **CONFLICT},
@@ -68,6 +70,9 @@ def create_appointment(body: AppointmentCreateBody) -> tuple[Response, int]:
 @bp.get(
     "",
     summary="Appointments matching every filter given, ordered by start time",
+    description="Any role. Filters (all optional, combined): `date` (a day in the hospital's "
+    "time zone), department, clinician, patient and status; a page at a time. Refuses: 422 "
+    "for an unknown status or a day out of range.",
     responses={200: AppointmentList},
 )
 @allow(bp, *ROLES)
@@ -85,7 +90,13 @@ def list_appointments(query: AppointmentQuery) -> Response:
     return jsonify(items=[_appointment_json(item) for item in found], **counters)
 
 
-@bp.get("/<int:id>", summary="An appointment", responses={200: AppointmentOut, **NOT_FOUND})
+@bp.get(
+    "/<int:id>",
+    summary="An appointment",
+    description="Any role. One appointment with its times (UTC), status, reason and kiosk "
+    "booking reference. Refuses: 404 for no such appointment.",
+    responses={200: AppointmentOut, **NOT_FOUND},
+)
 @allow(bp, *ROLES)
 def get_appointment(path: AppointmentPath) -> Response:
     return jsonify(_appointment_json(appointments.get_appointment(path.id)))
@@ -94,7 +105,8 @@ def get_appointment(path: AppointmentPath) -> Response:
 @bp.patch(
     "/<int:id>",
     summary="Reschedule a booked appointment, or cancel it with status cancelled",
-    description="Send any of starts_at, duration_minutes and clinician_id (null: any "
+    description="Receptionists and admins (403 for clinicians); 404 for no such appointment. "
+    "Send any of starts_at, duration_minutes and clinician_id (null: any "
     'clinician) to move it under the booking rules, or `{"status": "cancelled", '
     '"reason"?}` to cancel it. 409 when it is no longer booked or the new time overlaps.',
     responses={200: AppointmentOut, **NOT_FOUND, **CONFLICT},
@@ -127,6 +139,11 @@ def update_appointment(path: AppointmentPath, body: AppointmentPatchBody) -> Res
 @bp.delete(
     "/<int:id>",
     summary="Cancel an appointment (it is kept on record)",
+    description="Receptionists and admins. Cancels a booked appointment with the reason "
+    '"Cancelled through the API"; it stays on record with status cancelled, and the '
+    "cancellation is audited. Answers 204 with no body. Refuses: 403 for clinicians; 404 "
+    "for no such appointment; 409 when it is no longer booked (already cancelled, checked "
+    "in, completed or a no-show).",
     responses={204: None, **NOT_FOUND, **CONFLICT},
 )
 @allow(bp, "receptionist", "admin")

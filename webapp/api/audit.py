@@ -32,7 +32,8 @@ bp = api_blueprint(
 @bp.get(
     "/audit",
     summary="The audit trail, newest first: sign-ins, record views and changes, queue moves",
-    description="Filters combine; dates are whole days in HOSPITAL_TIMEZONE, both inclusive "
+    description="Admins only (403 for other roles); 422 for a malformed filter. "
+    "Filters combine; dates are whole days in HOSPITAL_TIMEZONE, both inclusive "
     "(`from` after `to` matches nothing). An unknown user or entity id simply matches nothing. "
     "Queue moves are listed as `queue.<action>` about entity `ticket`.",
     responses={200: AuditList},
@@ -63,7 +64,8 @@ def list_audit_log(query: AuditQuery) -> Response:
 @bp.get(
     "/queue/<int:id>/history",
     summary="A ticket's own history: every queue move made on it, oldest first",
-    description="A transferred ticket's history ends with `transfer`; the follow-up ticket "
+    description="Any role; 404 for no such ticket. "
+    "A transferred ticket's history ends with `transfer`; the follow-up ticket "
     "(whose `transferred_from` names this one) has its own history, starting with `check_in`.",
     responses={200: TicketHistoryList, **NOT_FOUND},
 )

@@ -36,6 +36,12 @@ def _pair(pair: TokenPair) -> dict[str, Any]:
 @bp.post(
     "/auth/login",
     summary="Exchange a username and password for an access and a refresh token",
+    description="Needs no token. Checks the password of an active staff account and answers "
+    "an access token (send it as `Authorization: Bearer`; it lasts `expires_in` seconds) and "
+    "a refresh token; the sign-in is audited. Refuses: 401 for a wrong username or password "
+    "or a deactivated account (the failed attempt is audited); 422 when a field is missing "
+    "or too long; 429 after too many failed attempts for the username or from the address "
+    "(the same allowance as the sign-in page).",
     responses={200: TokenPairOut, 401: ErrorResponse},
 )
 @limit_sign_in(_username_in_json, success_status=200)
@@ -63,6 +69,11 @@ def login(body: LoginBody) -> Response | tuple[Response, int]:
 @bp.post(
     "/auth/refresh",
     summary="Exchange a refresh token for a new pair; the old refresh token stops working",
+    description="Needs no access token. Answers a new access and refresh token; the refresh "
+    "token sent is used up. Refuses with 401 when the refresh token has expired, was revoked "
+    "(sign-out, deactivation, new password) or is not valid, and when it was already used "
+    "once: that revokes every token of its family, so a stolen copy stops working too; sign "
+    "in again. 422 when refresh_token is missing.",
     responses={200: TokenPairOut, 401: ErrorResponse},
 )
 def refresh(body: RefreshBody) -> Response | tuple[Response, int]:
@@ -89,6 +100,9 @@ def refresh(body: RefreshBody) -> Response | tuple[Response, int]:
 @bp.get(
     "/me",
     summary="Who the access token belongs to",
+    description="Any role. Answers the id, username, full name and role of the account the "
+    "access token speaks for: check it before acting for a user. Refuses with 401 when the "
+    "token is missing, expired or revoked.",
     responses={200: MeOut},
     security=BEARER_SECURITY,
 )

@@ -38,7 +38,16 @@ def _department_json(department: Department) -> dict[str, object]:
     return answer.model_dump(mode="json")
 
 
-@bp.post("", summary="Create a department", responses={201: DepartmentOut, **CONFLICT})
+@bp.post(
+    "",
+    summary="Create a department",
+    description="Admins only. Creates a department with a unique code (1-4 capital letters, "
+    "the prefix of its ticket numbers), a name, whether it takes walk-ins, the default "
+    "service minutes and the opening hours per weekday (null: open at all hours); audited. "
+    "Refuses: 403 for other roles; 409 when the code is already in use; 422 for an invalid "
+    "field, such as opening hours that are not HH:MM intervals ending after they start.",
+    responses={201: DepartmentOut, **CONFLICT},
+)
 @allow(bp, "admin")
 def create_department(body: DepartmentCreateBody) -> tuple[Response, int]:
     department = departments.create_department(
@@ -55,6 +64,9 @@ def create_department(body: DepartmentCreateBody) -> tuple[Response, int]:
 @bp.get(
     "",
     summary="Every department with its service points (a plain list, not paged)",
+    description="Any role. Every department with its settings, service targets per priority "
+    "(minutes) and its rooms or counters, as a plain JSON list. Refuses only a caller "
+    "without a valid token (401).",
     responses={200: DepartmentList},
 )
 @allow(bp, *ROLES)
@@ -65,7 +77,8 @@ def list_departments() -> Response:
 @bp.patch(
     "/<int:id>",
     summary="Change a department's settings; only the fields sent change",
-    description="Edits the name, walk-ins, default service minutes, opening hours (null: open "
+    description="Admins only (403 for other roles); 404 for no such department; audited. "
+    "Edits the name, walk-ins, default service minutes, opening hours (null: open "
     "at all hours) and service targets (`wait_targets`: minutes 0–1440 per priority; "
     "priorities not sent keep their value). 422 names the field that is wrong; the code "
     "cannot be changed here.",
@@ -89,6 +102,10 @@ def update_department(path: DepartmentPath, body: DepartmentPatchBody) -> Respon
 @bp.post(
     "/<int:id>/service-points",
     summary="Add a room or counter to a department",
+    description="Admins only. Adds a named room or counter (a service point: where tickets "
+    "are called to); audited. Refuses: 403 for other roles; 404 for no such department; 409 "
+    "when the department already has a service point of that name; 422 when the name is "
+    "blank or longer than 60 characters.",
     responses={201: ServicePointOut, **NOT_FOUND, **CONFLICT},
 )
 @allow(bp, "admin")

@@ -28,7 +28,8 @@ bp = api_blueprint(
 @bp.get(
     "",
     summary="The messages written to patients, newest first",
-    description="Filters combine. `date` is a whole day in HOSPITAL_TIMEZONE; an unknown "
+    description="Admins only (403 for other roles). "
+    "Filters combine. `date` is a whole day in HOSPITAL_TIMEZONE; an unknown "
     "`status`, `channel` or `kind` is 422 naming the allowed values. The message text is not "
     "listed.",
     responses={200: NotificationList},
@@ -48,7 +49,8 @@ def list_notifications(query: NotificationQuery) -> Response:
 @bp.post(
     "/resend",
     summary="Send failed messages again",
-    description='Send `{"ids": [...]}` (at most 500) or `{"status": "failed"}` for every failed '
+    description="Admins only (403 for other roles). "
+    'Send `{"ids": [...]}` (at most 500) or `{"status": "failed"}` for every failed '
     "message; 422 for both or neither. Only failed messages are queued (a sent message is "
     "never sent twice, a pending one is already on its way); each starts a fresh round of "
     "attempts. The answer says how many were queued.",

@@ -54,7 +54,10 @@ def _duplicate_response(error: patients.PossibleDuplicate) -> Response:
 @bp.post(
     "",
     summary="Register a patient",
-    description="409 when the MRN is taken, or when the patient looks like one already "
+    description="Receptionists and admins (403 for clinicians). Registers the patient (an MRN "
+    "is generated when none is sent); audited; 422 names each invalid field (names, date of "
+    "birth, phone, email, MRN). 409 when the MRN is taken, or when the patient looks like "
+    "one already "
     "registered (same name and date of birth, or same phone): one `details` entry per "
     'candidate; resend with `"allow_duplicate": true` to register them anyway.',
     responses={201: PatientOut, **CONFLICT},
@@ -83,6 +86,9 @@ def create_patient(body: PatientCreateBody) -> tuple[Response, int] | Response:
 @bp.get(
     "",
     summary="Search patients by name, MRN or phone (any format); not audited",
+    description="Any role. Patients whose name, MRN or phone matches `q` (a phone in any "
+    "format), a page at a time. Searching is not audited; opening a record is. Refuses: 401 "
+    "without a valid token; 422 for a query or page out of range.",
     responses={200: PatientList},
 )
 @allow(bp, *ROLES)
@@ -94,6 +100,9 @@ def list_patients(query: PatientSearchQuery) -> Response:
 @bp.get(
     "/<int:id>",
     summary="A patient's record (the view is written to the audit log)",
+    description="Any role. The full record, protected health information: each call writes "
+    "a record view with the caller to the audit log. Refuses: 401 without a valid token; "
+    "404 for no such patient.",
     responses={200: PatientOut, **NOT_FOUND},
 )
 @allow(bp, *ROLES)
@@ -104,7 +113,9 @@ def get_patient(path: PatientPath) -> Response:
 @bp.patch(
     "/<int:id>",
     summary="Change a patient's record; only the fields sent change",
-    description="phone, email, sex and notes can be cleared with null; the other fields "
+    description="Receptionists and admins (403 for clinicians); 404 for no such patient; "
+    "409 when the new MRN belongs to another patient; audited. "
+    "phone, email, sex and notes can be cleared with null; the other fields "
     "cannot be null. The same rules as registration apply.",
     responses={200: PatientOut, **NOT_FOUND, **CONFLICT},
 )

@@ -78,7 +78,8 @@ def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True
 @bp.post(
     "/check-in",
     summary="Check a patient in: a booked appointment, or a walk-in",
-    description='Send `{"appointment_id"}` or `{"patient_id", "department_id"}` (with '
+    description="Receptionists and admins (403 for clinicians). "
+    'Send `{"appointment_id"}` or `{"patient_id", "department_id"}` (with '
     "`priority` optional either way). A walk-in who holds a `booked` appointment today in "
     "that department checks that appointment in (the earliest, if several): the answer's "
     "`appointment_id` names it and `matched_booking` is true. 409 when the patient already has "
@@ -105,6 +106,10 @@ def check_in(body: CheckInBody) -> tuple[Response, int]:
 @bp.get(
     "/current",
     summary="A department's live queue: waiting (in serving order), called, in service",
+    description="Any role. Waiting tickets in serving order with their position, wait "
+    "estimate and service-target state; the called and in-service tickets; the typical "
+    "visit length and the number of active rooms. Tickets carry ids, never a patient's name. "
+    "Refuses: 404 for no such department; 422 without `department_id`.",
     responses={200: QueueCurrentOut, **NOT_FOUND},
 )
 @allow(bp, *STAFF)
@@ -127,7 +132,14 @@ def current_queue(query: QueueCurrentQuery) -> Response:
     )
 
 
-@bp.get("/<int:id>", summary="A ticket", responses={200: TicketOut, **NOT_FOUND})
+@bp.get(
+    "/<int:id>",
+    summary="A ticket",
+    description="Any role. One ticket: number, status, priority, its place and wait "
+    "estimate while waiting, times, and the address of the patient's status page. Refuses: "
+    "404 for no such ticket.",
+    responses={200: TicketOut, **NOT_FOUND},
+)
 @allow(bp, *STAFF)
 def get_ticket(path: TicketPath) -> Response:
     return jsonify(_ticket_json(state.get_ticket(path.id)))
@@ -136,7 +148,8 @@ def get_ticket(path: TicketPath) -> Response:
 @bp.post(
     "/call-next",
     summary="Call the next waiting ticket to a room or counter",
-    description="200 with the called ticket; 204 when no waiting ticket is available to that "
+    description="Clinicians and admins (403 for receptionists). "
+    "200 with the called ticket; 204 when no waiting ticket is available to that "
     "room (none waiting, or all assigned elsewhere); 409 while the room still has a called "
     "or in-service ticket; 422 for an unknown or inactive room.",
     responses={200: TicketOut, 204: None, **CONFLICT},
@@ -152,7 +165,8 @@ def call_next(body: CallNextBody) -> Response:
 @bp.patch(
     "/<int:id>/status",
     summary="Move a ticket to another status",
-    description="Each status is reached by one move of the queue's rule book, which says "
+    description="Any role may send it (the rule book decides the move); 404 for no such ticket. "
+    "Each status is reached by one move of the queue's rule book, which says "
     "who may make it: clinicians and admins call, start, complete, mark no-show and return to "
     "the queue; any staff may cancel a waiting ticket (with a reason). 403 for a role the rule "
     "book does not name; 422 when the move needs a reason and none was sent; "

@@ -21,7 +21,8 @@ bp = api_blueprint(
 @bp.get(
     "",
     summary="Every waiting-room screen with its health, by department then name",
-    description="A screen is `stale` when it has not polled for SCREEN_STALE_SECONDS; "
+    description="Admins only (403 for other roles). "
+    "A screen is `stale` when it has not polled for SCREEN_STALE_SECONDS; "
     "`sound_started` false means it is muted (no one has pressed a key on it since it was "
     "loaded). Live values are at most seconds old, though the table behind them is written "
     "at most once a minute per screen.",
