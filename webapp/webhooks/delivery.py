@@ -17,6 +17,12 @@ commits, which releases the lock; then the next one. So:
   oldest undelivered delivery has been failing for 24 h is paused (inactive, with
   the reason): its deliveries stay pending until an admin resumes it.
 
+A task that finds its subscription locked returns at once; the worker holding it
+sends what is pending, checking again after each delivery. A delivery committed in
+the instant between that worker's last check and its commit waits for the periodic
+re-queue (at most a minute). On SQLite (development) there is no row lock: run one
+worker there.
+
 Delivery uses its own session, separate from any request's.
 """
 
