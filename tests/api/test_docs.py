@@ -127,9 +127,13 @@ def _json_media(holder: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _examples(document: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
-    """(where, schema, example) for every JSON request body and response of the document."""
+    """(where, schema, example) for every parameter, JSON request body and response."""
     found = []
     for path, method, operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            if "example" in parameter:
+                where = f"{method} {path} parameter {parameter['name']}"
+                found.append((where, parameter["schema"], parameter["example"]))
         holders = [("request", operation.get("requestBody", {}))]
         holders += list(operation["responses"].items())
         for name, holder in holders:
@@ -147,6 +151,8 @@ def test_every_operation_has_a_summary_and_a_description(document):
 
 def test_every_operation_has_request_and_response_examples(document):
     for path, method, operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            assert "example" in parameter, f"{method} {path}: no example of {parameter['name']}"
         body = _json_media(operation.get("requestBody", {}))
         if body is not None:
             assert "example" in body, f"{method} {path}: no request example"

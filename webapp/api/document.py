@@ -5,7 +5,7 @@ resource modules, plus what it cannot say by itself.
   starts with /api/v1), so the same document is right on every installation.
 - ``info.license``.
 - request and response examples (``webapp.api.examples``) in each operation's JSON media
-  types, and the error envelope's example on every error answer.
+  types and parameters, and the error envelope's example on every error answer.
 - ``security: []`` on the operations that need no token (flask-openapi3 leaves an empty
   security list out, and Redocly's ``security-defined`` rule then cannot tell "public" from
   "forgotten").
@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from webapp.api.examples import ERRORS, OPERATIONS
+from webapp.api.examples import ERRORS, OPERATIONS, parameter_example
 
 API_PREFIX = "/api/v1"
 
@@ -49,7 +49,12 @@ def complete_document(generated: dict[str, Any]) -> dict[str, Any]:
                 continue
             if not operation.get("security"):
                 operation["security"] = []
-            _add_examples(operation, OPERATIONS.get((method, path.removeprefix(API_PREFIX))))
+            relative = path.removeprefix(API_PREFIX)
+            _add_examples(operation, OPERATIONS.get((method, relative)))
+            for parameter in operation.get("parameters", []):
+                example = parameter_example(relative, parameter["name"])
+                if example is not None and "example" not in parameter:
+                    parameter["example"] = example
     return document
 
 

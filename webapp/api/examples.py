@@ -470,3 +470,46 @@ ERRORS: dict[str, dict[str, Any]] = {
         }
     },
 }
+
+# Query and path parameters: one example per name, whatever the operation...
+PARAMETERS: dict[str, Any] = {
+    "page": 1,
+    "per_page": 50,
+    "department_id": 3,
+    "clinician_id": 9,
+    "patient_id": 42,
+    "user_id": 7,
+    "date": "2026-11-24",
+    "week": "2026-W48",
+    "format": "json",
+    "q": "haddad",
+    "action": "patient.view",
+    "entity_type": "patient",
+    "entity_id": 42,
+    "from": "2026-11-01",
+    "to": "2026-11-24",
+    "channel": "sms",
+    "kind": "called",
+    "delivery_id": 880,
+}
+# ... but the `id` in a path names the resource the path is about, and `status` differs.
+PATH_IDS: dict[str, int] = {
+    "/users": 7,
+    "/departments": 3,
+    "/patients": 42,
+    "/appointments": 77,
+    "/queue": 501,
+    "/webhooks": 2,
+}
+STATUS_FILTERS: dict[str, str] = {"/appointments": "booked", "/notifications": "failed"}
+
+
+def parameter_example(path: str, name: str) -> Any:
+    """The example of parameter ``name`` of the operation at ``path`` (under /api/v1), or
+    None when there is none."""
+    collection = "/" + path.split("/")[1]
+    if name == "id":
+        return PATH_IDS.get(collection)
+    if name == "status":
+        return STATUS_FILTERS.get(collection)
+    return PARAMETERS.get(name)
