@@ -60,6 +60,12 @@ def test_an_admin_registers_a_webhook_and_sees_its_secret_only_then(client, ada)
         ({"url": "ftp://ehr.example.org/x", "events": ["ticket.called"]}, "url"),
         ({"url": "javascript:alert(1)", "events": ["ticket.called"]}, "url"),
         ({"url": "https://", "events": ["ticket.called"]}, "url"),
+        ({"url": "https://[::1/hook", "events": ["ticket.called"]}, "url"),
+        ({"url": "https://a.example.org:port/", "events": ["ticket.called"]}, "url"),
+        ({"url": "https://a.example.org/\u0006x", "events": ["ticket.called"]}, "url"),
+        ({"url": "https://a.example.org/a b", "events": ["ticket.called"]}, "url"),
+        ({"url": URL, "events": ["ticket.called"], "description": "a\u0007b"}, "description"),
+        ({"url": URL, "events": ["ticket.called"], "description": "x" * 201}, "description"),
     ],
 )
 def test_it_refuses_an_unknown_event_or_a_url_that_is_not_http(client, ada, body, field) -> None:

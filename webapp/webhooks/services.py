@@ -48,9 +48,16 @@ def new_secret() -> str:
 
 def clean_url(value: object) -> str:
     url = str(value or "").strip()
-    parts = urlsplit(url)
+    refused = ValidationFailed({"url": "Give an http:// or https:// address."})
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise refused
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:  # e.g. "https://[::1" (an unclosed IPv6 address)
+        raise refused from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed({"url": "Give an http:// or https:// address."})
+        raise refused
     if len(url) > MAX_URL_LENGTH:
         raise ValidationFailed({"url": f"At most {MAX_URL_LENGTH} characters."})
     return url
@@ -69,6 +76,8 @@ def clean_events(values: Iterable[object] | None) -> list[str]:
 
 def clean_description(value: object) -> str:
     text = str(value or "").strip()
+    if not text.isprintable():  # control characters (PostgreSQL refuses NUL in text)
+        raise ValidationFailed({"description": "Use letters, digits, spaces and punctuation."})
     if len(text) > MAX_DESCRIPTION_LENGTH:
         raise ValidationFailed({"description": f"At most {MAX_DESCRIPTION_LENGTH} characters."})
     return text
