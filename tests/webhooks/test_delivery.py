@@ -327,3 +327,19 @@ def test_a_timeout_is_a_failure(
     [row] = deliveries()
     assert row.status == "pending" and row.response_status is None
     assert "No answer within 0.3 s" in (row.last_error or "")
+
+
+def test_an_unforeseen_error_is_recorded_and_retried(
+    department: Any, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise UnicodeError("label too long")
+
+    monkeypatch.setattr(webhook_delivery.requests, "post", broken)
+    subscribe(httpserver.url_for("/hook"))
+
+    walk_in(department)
+
+    [row] = deliveries()
+    assert row.status == "pending" and row.attempts == 1
+    assert row.last_error == "Unexpected error: UnicodeError" and row.next_attempt_at is not None

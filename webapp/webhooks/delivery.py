@@ -179,6 +179,9 @@ def _post(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple
         return None, f"No answer within {timeout:g} s"
     except requests.RequestException as error:
         return None, f"{type(error).__name__}: {error}"
+    except Exception as error:  # an unforeseen library error: recorded, retried like the rest
+        log.exception("Unexpected error sending webhook delivery %s", delivery.id)
+        return None, f"Unexpected error: {type(error).__name__}"
     if 200 <= response.status_code < 300:
         return response.status_code, ""
     if 300 <= response.status_code < 400:
