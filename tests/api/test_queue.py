@@ -901,7 +901,7 @@ def test_a_clinician_is_refused_before_the_ticket_is_looked_up(client, world, co
 
 
 def test_status_url_is_the_absolute_address_of_the_ticket_page(app, world):
-    from webapp.api.queue import status_url
+    from webapp.queue.fields import status_url
 
     ticket = walk_in(world["gm"], world["pat"])
     with app.test_request_context("/api/v1/queue/1", base_url="http://localhost:5000"):

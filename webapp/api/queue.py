@@ -29,50 +29,16 @@ from webapp.api.schemas.queue import (
 )
 from webapp.auth.roles import CLINICAL, FRONT_DESK, STAFF
 from webapp.domain_errors import NotFound, ValidationFailed
-from webapp.links import public_url_for
 from webapp.queue import moves, state
+from webapp.queue.fields import ticket_fields
 from webapp.queue.models import Ticket
 
 bp = api_blueprint("queue", "/queue", "The queue: check-in, call-next, status changes, overrides")
 
-TICKET_PAGE_ENDPOINT = "tickets.status"
-
-
-def status_url(ticket: Ticket) -> str:
-    """The absolute address of the patient's ticket page (``/t/<token>``), from
-    PUBLIC_BASE_URL (never from an untrusted ``Host``)."""
-    return public_url_for(TICKET_PAGE_ENDPOINT, token=ticket.status_token)
-
 
 def _ticket_json(ticket: Ticket, entry: state.WaitingTicket | bool | None = True) -> dict[str, Any]:
     """``entry``: the ticket's place in the queue when known, True to look it up."""
-    if entry is True:
-        entry = state.position_of(ticket)
-    place = entry if isinstance(entry, state.WaitingTicket) else None
-    return TicketOut.model_validate(
-        {
-            "id": ticket.id,
-            "number": ticket.number,
-            "status": ticket.status,
-            "priority": ticket.priority,
-            "patient_id": ticket.patient_id,
-            "department_id": ticket.department_id,
-            "appointment_id": ticket.appointment_id,
-            "service_point_id": ticket.service_point_id,
-            "clinician_id": ticket.clinician_id,
-            "position": place.position if place else None,
-            "estimated_wait_minutes": place.estimated_wait_minutes if place else None,
-            "target_minutes": place.target.minutes if place and place.target else None,
-            "target_state": place.target.state if place and place.target else None,
-            "late": place.late if place else state.is_late(ticket),
-            "checked_in_at": ticket.checked_in_at,
-            "called_at": ticket.called_at,
-            "started_at": ticket.started_at,
-            "ended_at": ticket.ended_at,
-            "transferred_from": ticket.transferred_from_id,
-            "status_url": status_url(ticket),
-        }
-    ).model_dump(mode="json")
+    return TicketOut.model_validate(ticket_fields(ticket, entry)).model_dump(mode="json")
 
 
 @bp.post(

@@ -1,8 +1,9 @@
 """What a delivery's ``data`` holds: the ticket or appointment as the JSON API answers it.
 
-The API's serializers live in ``webapp.api`` (a door the domain layer may not
-import), so the same fields are built here; tests/webhooks/test_payloads.py
-checks they equal the API's answer for the same object. Ids and queue fields
+The ticket's fields come from ``webapp.queue.fields``, as the API's do; the
+appointment's are listed here (the API's serializer is a door the domain layer
+may not import); tests/webhooks/test_payloads.py checks both equal the API's
+answer for the same object. Ids and queue fields
 only: never a name, a date of birth or a phone number.
 """
 
@@ -12,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webapp.appointments.models import Appointment
-from webapp.links import NoPublicAddress, public_url_for
-from webapp.queue import state
+from webapp.queue.fields import ticket_fields
 from webapp.queue.models import Ticket
 
 
@@ -22,34 +22,10 @@ def _time(value: datetime | None) -> str | None:
 
 
 def ticket_data(ticket: Ticket) -> dict[str, Any]:
-    """The ticket as GET /api/v1/queue/{id} returns it."""
-    place = state.position_of(ticket)
-    target = place.target if place else None
-    try:
-        status_url: str | None = public_url_for("tickets.status", token=ticket.status_token)
-    except NoPublicAddress:  # no PUBLIC_BASE_URL outside a request
-        status_url = None
+    """The ticket as GET /api/v1/queue/{id} returns it (webapp.queue.fields)."""
     return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "patient_id": ticket.patient_id,
-        "department_id": ticket.department_id,
-        "appointment_id": ticket.appointment_id,
-        "service_point_id": ticket.service_point_id,
-        "clinician_id": ticket.clinician_id,
-        "position": place.position if place else None,
-        "estimated_wait_minutes": place.estimated_wait_minutes if place else None,
-        "target_minutes": target.minutes if target else None,
-        "target_state": target.state if target else None,
-        "late": place.late if place else state.is_late(ticket),
-        "checked_in_at": _time(ticket.checked_in_at),
-        "called_at": _time(ticket.called_at),
-        "started_at": _time(ticket.started_at),
-        "ended_at": _time(ticket.ended_at),
-        "transferred_from": ticket.transferred_from_id,
-        "status_url": status_url,
+        name: _time(value) if isinstance(value, datetime) else value
+        for name, value in ticket_fields(ticket).items()
     }
 
 
