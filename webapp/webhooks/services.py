@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -216,18 +216,27 @@ def paused_subscriptions() -> list[WebhookSubscription]:
 # ------------------------------------------------------------- deliveries
 
 
-def write_deliveries(event_type: str, data: dict[str, Any], occurred_at: datetime) -> list[int]:
+def write_deliveries(
+    event_type: str, make_data: Callable[[], dict[str, Any]], occurred_at: datetime
+) -> list[int]:
     """One pending delivery per active subscription listening to ``event_type``, in the
-    current transaction; each subscription's queue is sent after the commit."""
+    current transaction; each subscription's queue is sent after the commit. ``make_data``
+    builds the payload's ``data`` only when someone listens (a queue event without
+    subscribers costs one query, not a read of the whole queue)."""
     written: list[int] = []
-    subscriptions = db.session.scalars(
-        select(WebhookSubscription)
-        .where(WebhookSubscription.active.is_(True))
-        .order_by(WebhookSubscription.id)
-    ).all()
+    subscriptions = [
+        subscription
+        for subscription in db.session.scalars(
+            select(WebhookSubscription)
+            .where(WebhookSubscription.active.is_(True))
+            .order_by(WebhookSubscription.id)
+        )
+        if event_type in (subscription.events or [])
+    ]
+    if not subscriptions:
+        return written
+    data = make_data()
     for subscription in subscriptions:
-        if event_type not in (subscription.events or []):
-            continue
         event_id = str(uuid.uuid4())
         body = json.dumps(
             {

@@ -32,7 +32,7 @@ def on_ticket_event(event: TicketEventHappened) -> None:
     def write() -> None:
         ticket = db.session.get(Ticket, event.ticket_id)
         if ticket is not None:
-            write_deliveries(event_type, ticket_data(ticket), occurred_at)
+            write_deliveries(event_type, lambda: ticket_data(ticket), occurred_at)
 
     before_commit(f"webhook:{event.action}:{event.ticket_id}", write)
 
@@ -46,6 +46,6 @@ def on_appointment_changed(event: AppointmentChanged) -> None:
     def write() -> None:
         appointment = db.session.get(Appointment, event.appointment_id)
         if appointment is not None:
-            write_deliveries(event_type, appointment_data(appointment), occurred_at)
+            write_deliveries(event_type, lambda: appointment_data(appointment), occurred_at)
 
     before_commit(f"webhook:appointment:{event.appointment_id}:{event.change}", write)
